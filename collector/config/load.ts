@@ -1,0 +1,119 @@
+/**
+ * Loads otel-config.yaml: parse YAML, substitute `${env:…}`, validate, and resolve into the
+ * shape components use. Every problem is reported at once, each with its key path.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { configSchema, type RawConfig } from './schema.js';
+import { substituteEnv, type Environment } from './env-substitution.js';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface TokenConfig {
+  token: string;
+  tenant: string | undefined;
+  scopes: ReadonlyArray<'ingest' | 'read' | 'admin'>;
+}
+
+export interface StoreConfig {
+  endpoint: string;
+  database: string;
+  username: string | undefined;
+  password: string | undefined;
+  cluster: string | undefined;
+  createSchema: boolean;
+  insertTimeoutMs: number;
+  retention: { defaultDays: number; tenants: Readonly<Record<string, number>> };
+}
+
+export interface SidecarConfig {
+  collectorId: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  ingest: ListenAddress & {
+    maxBodyBytes: number;
+    maxDecompressedBytes: number;
+    maxRecordsPerRequest: number;
+    requestTimeoutMs: number;
+  };
+  batch: { maxRows: number; maxAgeMs: number; maxPendingRows: number };
+  store: StoreConfig;
+  tokens: TokenConfig[];
+}
+
+function splitHostPort(endpoint: string): ListenAddress {
+  const at = endpoint.lastIndexOf(':');
+  const host = endpoint.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(endpoint.slice(at + 1)) };
+}
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.map((part) => (typeof part === 'number' ? `[${part}]` : String(part))).join('.').replace(/\.\[/g, '[');
+}
+
+/** Validates an already-parsed document; exported for tests and for embedding. */
+export function resolveConfig(document: unknown, env: Environment, source = 'config'): SidecarConfig {
+  const parsed = configSchema.safeParse(substituteEnv(document ?? {}, env));
+  if (!parsed.success) {
+    throw new ConfigError(
+      source,
+      parsed.error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`),
+    );
+  }
+  return toSidecarConfig(parsed.data);
+}
+
+export async function loadConfigFile(path: string, env: Environment = process.env): Promise<SidecarConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(path, [`cannot read the file: ${(error as Error).message}`]);
+  }
+  const document = parseDocument(text, { prettyErrors: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(path, document.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+  }
+  return resolveConfig(document.toJS(), env, path);
+}
+
+function toSidecarConfig(raw: RawConfig): SidecarConfig {
+  const http = raw.receivers.otlp?.protocols.http;
+  const batch = raw.processors.batch ?? { send_batch_size: 5000, timeout: 200, max_pending_records: 200_000 };
+  const clickhouse = raw.exporters.clickhouse;
+  return {
+    collectorId: raw.service.collector_id,
+    logLevel: raw.service.telemetry.logs.level,
+    ingest: {
+      ...splitHostPort(http?.endpoint ?? '127.0.0.1:4318'),
+      maxBodyBytes: http?.max_request_body_size ?? 64 * 1024 * 1024,
+      maxDecompressedBytes: http?.max_decompressed_body_size ?? 64 * 1024 * 1024,
+      maxRecordsPerRequest: http?.max_records_per_request ?? 100_000,
+      requestTimeoutMs: http?.request_timeout ?? 30_000,
+    },
+    batch: { maxRows: batch.send_batch_size, maxAgeMs: batch.timeout, maxPendingRows: batch.max_pending_records },
+    store: {
+      endpoint: clickhouse.endpoint,
+      database: clickhouse.database,
+      username: clickhouse.username,
+      password: clickhouse.password,
+      cluster: clickhouse.cluster,
+      createSchema: clickhouse.create_schema,
+      insertTimeoutMs: clickhouse.insert_timeout,
+      retention: { defaultDays: clickhouse.retention.default_days, tenants: clickhouse.retention.tenants },
+    },
+    tokens: raw.auth.tokens.map((t) => ({ token: t.token, tenant: t.tenant, scopes: t.scopes })),
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * The configuration schema: defaults live here, next to the doc of each key, and
+ * validation reports every problem with its key path (see load.ts).
+ */
+import { z } from 'zod';
+import { parseDurationMs, parseSizeBytes } from './units.js';
+
+const MiB = 1024 * 1024;
+
+/** A duration such as "200ms" or "30s", resolved to milliseconds. */
+const duration = (fallbackMs: number) =>
+  z
+    .union([z.string(), z.number()])
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return fallbackMs;
+      const ms = parseDurationMs(value);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration such as "200ms" or "30s", got ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+/** A size such as "64MiB" or a byte count. */
+const size = (fallbackBytes: number) =>
+  z
+    .union([z.string(), z.number()])
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return fallbackBytes;
+      const bytes = parseSizeBytes(value);
+      if (bytes === undefined || bytes <= 0) {
+        ctx.addIssue({ code: 'custom', message: `expected a size such as "64MiB" or a byte count, got ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
+/** A positive integer; numeric strings are accepted because env substitution yields strings. */
+const count = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .union([z.number(), z.string().regex(/^\d+$/, 'expected a whole number')])
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return fallback;
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1 || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expected a whole number from 1 to ${max}, got ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+/** host:port; port 0 picks a free port (tests). */
+const endpoint = (fallback: string) =>
+  z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:4318')
+    .default(fallback);
+
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a ClickHouse identifier (letters, digits, _)');
+
+const httpReceiver = z.strictObject({
+  endpoint: endpoint('127.0.0.1:4318'),
+  /** Largest request body as sent on the wire (compressed or not). */
+  max_request_body_size: size(64 * MiB),
+  /** Largest body after decompression; inflation stops at this size. */
+  max_decompressed_body_size: size(64 * MiB),
+  /** Largest number of log records in one request. */
+  max_records_per_request: count(100_000),
+  /** Time a client has to send its request body. */
+  request_timeout: duration(30_000),
+});
+
+const otlpReceiver = z.strictObject({
+  protocols: z.strictObject({ http: httpReceiver.default(httpReceiver.parse({})) }).default({ http: httpReceiver.parse({}) }),
+});
+
+const batchProcessor = z.strictObject({
+  /** Rows that trigger a commit. */
+  send_batch_size: count(5000, 1_000_000),
+  /** Longest a record waits before its batch is committed. */
+  timeout: duration(200),
+  /** Rows accepted but not yet committed before ingest answers 503 + Retry-After. */
+  max_pending_records: count(200_000),
+});
+
+const retention = z.strictObject({
+  default_days: count(90, 65_535),
+  tenants: z.record(z.string().min(1), count(90, 65_535)).default({}),
+});
+
+const clickhouseExporter = z.strictObject({
+  /** embedded://PATH for in-process chDB, or http(s)://host:8123 for a server. */
+  endpoint: z
+    .string()
+    .regex(/^(embedded:\/\/.+|https?:\/\/.+)$/, 'expected embedded://PATH or http(s)://host:port')
+    .default('embedded://./data'),
+  database: identifier.default('audit'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  /** Create replicated tables ON CLUSTER this name (server only). */
+  cluster: identifier.optional(),
+  /** Run migrations at start; turn off when the schema is managed by a DBA. */
+  create_schema: z.boolean().default(true),
+  retention: retention.default(retention.parse({})),
+  /** Longest a single insert may take before it counts as failed. */
+  insert_timeout: duration(30_000),
+});
+
+const tokenEntry = z.strictObject({
+  token: z.string().min(16, 'tokens must be at least 16 characters (is the environment variable set?)'),
+  tenant: z.string().min(1).optional(),
+  scopes: z.array(z.enum(['ingest', 'read', 'admin'])).min(1),
+});
+
+const pipeline = z.strictObject({
+  receivers: z.array(z.string()).min(1),
+  processors: z.array(z.string()).default([]),
+  exporters: z.array(z.string()).min(1),
+});
+
+export const configSchema = z
+  .strictObject({
+    receivers: z
+      .object({
+        otlp: otlpReceiver.optional(),
+      })
+      .catchall(z.unknown()),
+    processors: z
+      .object({
+        normalize: z.strictObject({}).optional(),
+        batch: batchProcessor.optional(),
+      })
+      .catchall(z.unknown())
+      .default({}),
+    exporters: z.object({ clickhouse: clickhouseExporter }).catchall(z.unknown()),
+    extensions: z
+      .object({ api: z.strictObject({ endpoint: endpoint('127.0.0.1:4319') }).optional() })
+      .catchall(z.unknown())
+      .default({}),
+    auth: z.strictObject({ tokens: z.array(tokenEntry).default([]) }).default({ tokens: [] }),
+    service: z.strictObject({
+      collector_id: z
+        .string()
+        .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'expected 1-128 characters of letters, digits, . _ : -')
+        .default('local'),
+      pipelines: z.record(z.string(), pipeline),
+      telemetry: z
+        .strictObject({
+          logs: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),
+        })
+        .default({ logs: { level: 'info' } }),
+    }),
+  })
+  .superRefine((config, ctx) => {
+    const unsupported = (kind: string, key: string, why: string) =>
+      ctx.addIssue({ code: 'custom', path: [kind, key], message: why });
+    for (const key of Object.keys(config.receivers)) {
+      if (key !== 'otlp') unsupported('receivers', key, 'unknown receiver (available: otlp)');
+    }
+    for (const key of Object.keys(config.processors)) {
+      if (key !== 'normalize' && key !== 'batch') unsupported('processors', key, 'unknown processor (available: normalize, batch)');
+    }
+    for (const key of Object.keys(config.exporters)) {
+      if (key === 'clickhouse') continue;
+      unsupported('exporters', key, key.startsWith('otlphttp')
+        ? 're-export to OTLP receivers is not available in this version; remove this exporter'
+        : 'unknown exporter (available: clickhouse)');
+    }
+    for (const key of Object.keys(config.extensions)) {
+      if (key !== 'api') unsupported('extensions', key, 'unknown extension (available: api)');
+    }
+    for (const [name, p] of Object.entries(config.service.pipelines)) {
+      const check = (kind: 'receivers' | 'processors' | 'exporters', defined: object) =>
+        p[kind].forEach((id, i) => {
+          if (!(id in defined)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['service', 'pipelines', name, kind, i],
+              message: `"${id}" is not defined under ${kind}`,
+            });
+          }
+        });
+      check('receivers', config.receivers);
+      check('processors', config.processors);
+      check('exporters', config.exporters);
+      if (!p.exporters.includes('clickhouse')) {
+        ctx.addIssue({ code: 'custom', path: ['service', 'pipelines', name, 'exporters'], message: 'must include clickhouse: events are acknowledged only once stored' });
+      }
+    }
+    if (Object.keys(config.service.pipelines).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['service', 'pipelines'], message: 'define at least one pipeline' });
+    }
+  });
+
+export type RawConfig = z.output<typeof configSchema>;

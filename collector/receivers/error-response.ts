@@ -1,0 +1,13 @@
+/**
+ * The one place where failures become HTTP errors: typed errors keep their status, store
+ * errors become retryable 429/503 with Retry-After, anything else is a 500-class bug
+ * reported as 503 so clients keep their data and retry.
+ */
+import { HttpError, StoreBusyError, StoreUnavailableError } from '../errors.js';
+
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof StoreBusyError) return new HttpError(429, error.message, 1);
+  if (error instanceof StoreUnavailableError) return new HttpError(503, error.message, 2);
+  return new HttpError(503, `internal error: ${(error as Error)?.message ?? String(error)}`, 5);
+}

@@ -1,0 +1,100 @@
+/**
+ * OTLP/HTTP logs wire formats: protobuf through protobufjs with the .proto files in
+ * schemas/proto, and OTLP/JSON. Decoders return the shape in schemas/otlp.ts; encoders
+ * write ExportLogsServiceResponse and google.rpc.Status in the request's encoding.
+ */
+import { join } from 'node:path';
+import protobuf from 'protobufjs';
+import type { ExportLogsServiceRequest, ExportLogsServiceResponse } from '../../../schemas/otlp.js';
+import { projectRoot } from '../../paths.js';
+
+export type OtlpEncoding = 'protobuf' | 'json';
+
+export class DecodeError extends Error {}
+
+/** protobufjs writes into plain (never shared) ArrayBuffers. */
+export type WireBody = Uint8Array<ArrayBuffer> | string;
+
+function loadRoot(): protobuf.Root {
+  const protoDir = join(projectRoot(), 'schemas', 'proto');
+  const root = new protobuf.Root();
+  // google/protobuf/* are bundled with protobufjs; everything else is ours.
+  root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : join(protoDir, target));
+  root.loadSync(['opentelemetry/proto/collector/logs/v1/logs_service.proto', 'google/rpc/status.proto']);
+  root.resolveAll();
+  return root;
+}
+
+const root = loadRoot();
+export const ExportLogsServiceRequestType = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest');
+const ExportLogsServiceResponseType = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse');
+const StatusType = root.lookupType('google.rpc.Status');
+
+export function decodeProtobuf(body: Uint8Array): ExportLogsServiceRequest {
+  try {
+    return ExportLogsServiceRequestType.decode(body) as unknown as ExportLogsServiceRequest;
+  } catch (error) {
+    throw new DecodeError(`invalid protobuf ExportLogsServiceRequest: ${(error as Error).message}`);
+  }
+}
+
+// int64 fields may be JSON numbers beyond 2^53; quote them before JSON.parse rounds them.
+// A quote inside a JSON string is always escaped, so this never matches string content.
+const INT64_NUMBER_FIELDS = /"(timeUnixNano|observedTimeUnixNano|intValue)"(\s*:\s*)(-?\d+)(?=\s*[,}])/g;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function assertList(value: unknown, path: string): unknown[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new DecodeError(`${path} must be an array`);
+  return value;
+}
+
+export function decodeJson(body: Uint8Array): ExportLogsServiceRequest {
+  let parsed: unknown;
+  try {
+    const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    parsed = JSON.parse(text.replace(INT64_NUMBER_FIELDS, '"$1"$2"$3"'));
+  } catch (error) {
+    throw new DecodeError(`invalid JSON: ${(error as Error).message}`);
+  }
+  if (!isObject(parsed)) throw new DecodeError('an OTLP/JSON ExportLogsServiceRequest must be a JSON object');
+  assertList(parsed.resourceLogs, 'resourceLogs').forEach((rl, i) => {
+    if (!isObject(rl)) throw new DecodeError(`resourceLogs[${i}] must be an object`);
+    if (rl.resource != null && !isObject(rl.resource)) throw new DecodeError(`resourceLogs[${i}].resource must be an object`);
+    assertList(rl.scopeLogs, `resourceLogs[${i}].scopeLogs`).forEach((sl, j) => {
+      if (!isObject(sl)) throw new DecodeError(`resourceLogs[${i}].scopeLogs[${j}] must be an object`);
+      assertList(sl.logRecords, `resourceLogs[${i}].scopeLogs[${j}].logRecords`).forEach((rec, k) => {
+        if (!isObject(rec)) throw new DecodeError(`resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}] must be an object`);
+      });
+    });
+  });
+  return parsed as ExportLogsServiceRequest;
+}
+
+export function decodeRequest(body: Uint8Array, encoding: OtlpEncoding): ExportLogsServiceRequest {
+  return encoding === 'protobuf' ? decodeProtobuf(body) : decodeJson(body);
+}
+
+export function contentTypeOf(encoding: OtlpEncoding): string {
+  return encoding === 'protobuf' ? 'application/x-protobuf' : 'application/json';
+}
+
+export function encodeResponse(response: ExportLogsServiceResponse, encoding: OtlpEncoding): WireBody {
+  if (encoding === 'json') {
+    return JSON.stringify(
+      response.partialSuccess
+        ? { partialSuccess: { rejectedLogRecords: String(response.partialSuccess.rejectedLogRecords), errorMessage: response.partialSuccess.errorMessage } }
+        : {},
+    );
+  }
+  return ExportLogsServiceResponseType.encode(ExportLogsServiceResponseType.fromObject(response)).finish() as Uint8Array<ArrayBuffer>;
+}
+
+/** google.rpc.Status: code uses the gRPC code space (3 invalid argument, 14 unavailable, …). */
+export function encodeStatus(code: number, message: string, encoding: OtlpEncoding): WireBody {
+  if (encoding === 'json') return JSON.stringify({ code, message });
+  return StatusType.encode(StatusType.fromObject({ code, message })).finish() as Uint8Array<ArrayBuffer>;
+}

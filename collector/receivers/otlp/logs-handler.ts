@@ -1,0 +1,84 @@
+/**
+ * POST /v1/logs: authenticate, read the body within limits, decode, normalize, commit,
+ * and only then answer 200 with an ExportLogsServiceResponse in the request's encoding.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Context } from 'hono';
+import { countLogRecords, describeRejections, normalizeExportRequest } from '../../../pipelines/otlp/request.js';
+import type { RetentionPolicy } from '../../../pipelines/normalize/retention.js';
+import type { TokenVerifier } from '../../auth/tokens.js';
+import { badRequest, payloadTooLarge, unsupportedMediaType } from '../../errors.js';
+import type { EventStore } from '../../store/event-store.js';
+import type { IngestStats } from '../ingest-stats.js';
+import type { Logger } from '../../log.js';
+import { readBody, type BodyLimits } from '../read-body.js';
+import { nowNanos } from '../clock.js';
+import { toHttpError } from '../error-response.js';
+import { contentTypeOf, DecodeError, decodeRequest, encodeResponse, encodeStatus, type OtlpEncoding } from './codec.js';
+
+export interface OtlpLogsDeps {
+  store: EventStore;
+  auth: TokenVerifier;
+  limits: BodyLimits & { maxRecordsPerRequest: number };
+  retention: RetentionPolicy;
+  stats: IngestStats;
+  log: Logger;
+}
+
+const ENCODINGS: Record<string, OtlpEncoding> = {
+  'application/x-protobuf': 'protobuf',
+  'application/protobuf': 'protobuf',
+  'application/json': 'json',
+};
+
+/** gRPC status codes for the Status body, by HTTP status. */
+const GRPC_CODES: Record<number, number> = { 400: 3, 401: 16, 403: 7, 404: 5, 408: 4, 413: 8, 415: 3, 429: 8, 503: 14 };
+
+function encodingOf(contentType: string | undefined): OtlpEncoding | undefined {
+  return ENCODINGS[(contentType ?? '').split(';')[0]!.trim().toLowerCase()];
+}
+
+export function otlpLogsHandler(deps: OtlpLogsDeps) {
+  return async function otlpLogs(c: Context<{ Bindings: { incoming: IncomingMessage } }>): Promise<Response> {
+    const encoding = encodingOf(c.req.header('content-type'));
+    try {
+      const principal = deps.auth.authenticate(c.req.header('authorization'), 'ingest');
+      if (!encoding) {
+        throw unsupportedMediaType('Content-Type must be application/x-protobuf or application/json');
+      }
+      const body = await readBody(c.env.incoming, deps.limits);
+      let request;
+      try {
+        request = decodeRequest(body, encoding);
+      } catch (error) {
+        if (error instanceof DecodeError || error instanceof RangeError) throw badRequest(error.message);
+        throw error;
+      }
+      const total = countLogRecords(request);
+      if (total > deps.limits.maxRecordsPerRequest) {
+        throw payloadTooLarge(`${total} log records exceed the limit of ${deps.limits.maxRecordsPerRequest} per request`);
+      }
+      const { events, rejected } = normalizeExportRequest(request, {
+        tenantOverride: principal.tenant,
+        receivedAtNanos: nowNanos(),
+        retention: deps.retention,
+      });
+      if (events.length > 0) await deps.store.submit(deps.store.encode(events));
+      deps.stats.recordAccepted('otlp', events.length, rejected.length);
+      const response = rejected.length > 0
+        ? { partialSuccess: { rejectedLogRecords: rejected.length, errorMessage: describeRejections(rejected) } }
+        : {};
+      return c.body(encodeResponse(response, encoding), 200, { 'content-type': contentTypeOf(encoding) });
+    } catch (error) {
+      const httpError = toHttpError(error);
+      deps.stats.recordFailure('otlp', httpError.status);
+      if (httpError.status >= 500) deps.log.warn('ingest request failed', { path: '/v1/logs', status: httpError.status, error: httpError.message });
+      const statusEncoding = encoding ?? 'json';
+      const headers: Record<string, string> = { 'content-type': contentTypeOf(statusEncoding) };
+      if (httpError.retryAfterSeconds !== undefined) headers['retry-after'] = String(httpError.retryAfterSeconds);
+      if (httpError.status === 413 || httpError.status === 408) headers.connection = 'close';
+      const status = encodeStatus(GRPC_CODES[httpError.status] ?? 2, httpError.message, statusEncoding);
+      return c.body(status, httpError.status, headers);
+    }
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * The durable step: normalized events go in through group commit and are acknowledged
+ * only once ClickHouse has them. Owns the ClickHouse clients (one for ingest commits,
+ * one for reads) and closes them, embedded engine included, on shutdown.
+ */
+import { Readable } from 'node:stream';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { AuditEvent } from '../../schemas/audit-event.js';
+import type { StoreConfig } from '../config/load.js';
+import { StoreUnavailableError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { closeClients, openClient } from './clickhouse-client.js';
+import { GroupCommit } from './group-commit.js';
+import { IngestSequence } from './ingest-sequence.js';
+import { migrate } from './migrations.js';
+import { encodeEventColumns, encodeLine, INSERT_COLUMNS } from './row-encoding.js';
+
+export interface EventStoreOptions {
+  collectorId: string;
+  batch: { maxRows: number; maxAgeMs: number; maxPendingRows: number };
+  log: Logger;
+}
+
+export class EventStore {
+  private readonly insertSql: string;
+  private readonly collectorIdJson: string;
+  private readonly groupCommit: GroupCommit;
+  private closed = false;
+
+  private constructor(
+    readonly config: StoreConfig,
+    /** Ingest commits only; a slow reader on another client cannot stall it. */
+    private readonly ingestClient: ClickHouseClient,
+    /** Reads: sequence recovery, readiness, queries. */
+    readonly readClient: ClickHouseClient,
+    private readonly sequence: IngestSequence,
+    private readonly options: EventStoreOptions,
+  ) {
+    this.insertSql = `INSERT INTO ${config.database}.events (${INSERT_COLUMNS.join(', ')}) FORMAT JSONCompactEachRow`;
+    this.collectorIdJson = JSON.stringify(options.collectorId);
+    this.groupCommit = new GroupCommit({ ...options.batch, commit: (rows) => this.commit(rows) });
+  }
+
+  static async open(config: StoreConfig, options: EventStoreOptions): Promise<EventStore> {
+    const ingestClient = openClient(config, 'audit-sidecar-ingest');
+    let readClient: ClickHouseClient | undefined;
+    try {
+      readClient = openClient(config, 'audit-sidecar-read');
+      if (config.createSchema) {
+        const applied = await migrate(readClient, config, options.log);
+        if (applied.length > 0) options.log.info('schema migrated', { applied });
+      }
+      const sequence = await IngestSequence.load(readClient, config.database, options.collectorId);
+      options.log.info('store open', {
+        endpoint: config.endpoint,
+        database: config.database,
+        next_ingest_seq: sequence.peek(),
+      });
+      return new EventStore(config, ingestClient, readClient, sequence, options);
+    } catch (error) {
+      await closeClients(readClient ? [ingestClient, readClient] : [ingestClient], config.endpoint);
+      throw error;
+    }
+  }
+
+  /** Encodes events into row text; done per request so commits only concatenate. */
+  encode(events: ReadonlyArray<AuditEvent>): string[] {
+    return events.map(encodeEventColumns);
+  }
+
+  /** Resolves when the rows are committed. Rejects with StoreBusyError or StoreUnavailableError. */
+  submit(encodedRows: string[]): Promise<void> {
+    return this.groupCommit.submit(encodedRows);
+  }
+
+  get pendingRows(): number {
+    return this.groupCommit.pendingRows;
+  }
+
+  get commitStats() {
+    return this.groupCommit.stats;
+  }
+
+  /** True when the store answers a trivial query. */
+  async ping(): Promise<boolean> {
+    if (this.closed) return false;
+    const result = await this.readClient.ping();
+    return result.success;
+  }
+
+  private async commit(rows: string[]): Promise<void> {
+    const started = Date.now();
+    try {
+      const first = await this.sequence.take(rows.length);
+      let body = '';
+      for (let i = 0; i < rows.length; i++) body += encodeLine(first + i, this.collectorIdJson, rows[i]!);
+      const result = await this.ingestClient.exec({
+        query: this.insertSql,
+        values: Readable.from([Buffer.from(body)], { objectMode: false }),
+        abort_signal: AbortSignal.timeout(this.config.insertTimeoutMs),
+      });
+      result.stream.resume();
+      this.options.log.debug('batch committed', { rows: rows.length, first_seq: first, ms: Date.now() - started });
+    } catch (error) {
+      this.options.log.error('batch insert failed', { rows: rows.length, error: (error as Error).message });
+      throw new StoreUnavailableError(`store could not commit the batch: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** Commits what is waiting, then closes every client (and drains chDB). Safe twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.groupCommit.close();
+    try {
+      await this.sequence.close();
+    } catch (error) {
+      this.options.log.warn('could not record the last ingest_seq; the next start skips ahead', { error: (error as Error).message });
+    }
+    await closeClients([this.ingestClient, this.readClient], this.config.endpoint);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The per-collector ingest_seq. Numbers are handed out in commit order and reserved in
+ * blocks in {database}.ingest_sequence before use, so after a restart the sequence
+ * continues above every number ever committed, even if TTL has removed those rows.
+ * A clean stop records the last number used, so the next start continues without a gap;
+ * after a crash the sequence resumes above the reserved block (a visible gap, no reuse).
+ * A failed insert never gives its numbers back: it may have committed after all.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+
+const RESERVATION_BLOCK = 1_000_000;
+
+export class IngestSequence {
+  private constructor(
+    private readonly client: ClickHouseClient,
+    private readonly database: string,
+    private readonly collectorId: string,
+    private next: number,
+    private reservedThrough: number,
+  ) {}
+
+  static async load(client: ClickHouseClient, database: string, collectorId: string): Promise<IngestSequence> {
+    const result = await client.query({
+      query: `SELECT
+          toString((SELECT max(ingest_seq) FROM ${database}.events WHERE collector_id = {id:String})) AS stored,
+          toString((SELECT argMax(reserved_through, (reserved_at, reserved_through))
+                    FROM ${database}.ingest_sequence WHERE collector_id = {id:String})) AS reserved`,
+      query_params: { id: collectorId },
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ stored: string; reserved: string }>();
+    const highest = Math.max(Number(row?.stored ?? 0), Number(row?.reserved ?? 0));
+    // Everything up to `highest` may have been used: start above it and reserve afresh.
+    return new IngestSequence(client, database, collectorId, highest + 1, highest);
+  }
+
+  /** Returns the first of `count` consecutive numbers, reserving more when needed. */
+  async take(count: number): Promise<number> {
+    const first = this.next;
+    const last = first + count - 1;
+    if (last > this.reservedThrough) {
+      const through = last + RESERVATION_BLOCK;
+      await this.record(through);
+      this.reservedThrough = through;
+    }
+    this.next = last + 1;
+    return first;
+  }
+
+  /** On a clean stop: the latest reservation becomes the last number actually used. */
+  async close(): Promise<void> {
+    if (this.next - 1 < this.reservedThrough) {
+      await this.record(this.next - 1);
+      this.reservedThrough = this.next - 1;
+    }
+  }
+
+  private async record(through: number): Promise<void> {
+    await this.client.insert({
+      table: `${this.database}.ingest_sequence`,
+      values: [{ collector_id: this.collectorId, reserved_through: through }],
+      format: 'JSONEachRow',
+    });
+  }
+
+  /** The number the next committed row will get (for status and tests). */
+  peek(): number {
+    return this.next;
+  }
+}

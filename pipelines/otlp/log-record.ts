@@ -1,0 +1,220 @@
+/**
+ * One OTLP LogRecord -> one audit event, with the attribute mapping of DESIGN.md §5.
+ * Pure: everything it needs comes in as arguments.
+ */
+import type { AuditEvent } from '../../schemas/audit-event.js';
+import type { AnyValue, KeyValue, LogRecord, ResourceLogs } from '../../schemas/otlp.js';
+import { deriveAction, deriveActorType, deriveOutcome, normalizeMethod } from '../normalize/derive.js';
+import { contentHashId } from '../normalize/event-id.js';
+import { retentionDays, type RetentionPolicy } from '../normalize/retention.js';
+import {
+  anyValueKind,
+  anyValueToJs,
+  anyValueToOtlpJson,
+  anyValueToString,
+  idToHex,
+  InvalidValueError,
+  keyValuesToOtlpJson,
+  nanosOrUndefined,
+} from './values.js';
+
+export interface IngestContext {
+  /** The tenant of the token that sent the request; it overrides whatever the data says. */
+  tenantOverride: string | undefined;
+  /** When the sidecar accepted the request, in nanoseconds since the epoch. */
+  receivedAtNanos: string;
+  retention: RetentionPolicy;
+}
+
+export interface ResourceContext {
+  attributes: Record<string, string>;
+  serviceName: string;
+  tenant: string;
+  /** The resource attributes as JSON, part of the content hash of id-less records. */
+  fingerprint: string;
+}
+
+export type NormalizeResult = { ok: true; event: AuditEvent } | { ok: false; error: string };
+
+/** Attributes that map to columns. Alternatives for one column are listed first-wins. */
+const MAPPED = new Set([
+  'event.name', 'audit.event_type', 'audit.action', 'audit.outcome',
+  'user.id', 'user.name', 'user.full_name', 'user.email', 'audit.actor.type',
+  'client.address', 'source.address', 'user_agent.original', 'audit.tenant.id',
+  'audit.team.id', 'audit.project.id', 'audit.resource.type', 'audit.resource.id', 'audit.resource.name',
+  'http.request.method', 'url.full', 'audit.changes', 'audit.metadata', 'log.record.uid',
+]);
+
+/** Of each group only the first present attribute fills the column; the others stay attributes. */
+const ALTERNATIVES: ReadonlyArray<readonly string[]> = [
+  ['event.name', 'audit.event_type'],
+  ['user.name', 'user.full_name'],
+  ['client.address', 'source.address'],
+];
+
+export function resourceContext(resourceLogs: ResourceLogs): ResourceContext {
+  const attributes: Record<string, string> = Object.create(null);
+  for (const kv of resourceLogs.resource?.attributes ?? []) attributes[kv.key ?? ''] = anyValueToString(kv.value);
+  return {
+    attributes,
+    serviceName: attributes['service.name'] ?? '',
+    tenant: attributes['tenant.id'] ?? '',
+    fingerprint: JSON.stringify(attributes),
+  };
+}
+
+/** A kvlist or a JSON-object string -> the object; anything else is invalid. */
+function jsonObjectText(value: AnyValue, field: string): Record<string, unknown> {
+  const kind = anyValueKind(value);
+  if (kind === 'kvlistValue') return anyValueToJs(value) as Record<string, unknown>;
+  if (kind === 'stringValue') {
+    const text = value.stringValue!;
+    if (text.trim() === '') return {};
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    } catch {
+      // fall through to the error below
+    }
+  }
+  throw new InvalidValueError(`${field} must be a JSON object (a kvlist or a JSON string)`);
+}
+
+function rawRecordJson(rec: LogRecord, time: string | undefined, observed: string | undefined, traceId: string, spanId: string): string {
+  const raw: Record<string, unknown> = {};
+  if (time) raw.timeUnixNano = time;
+  if (observed) raw.observedTimeUnixNano = observed;
+  if (rec.severityNumber) raw.severityNumber = rec.severityNumber;
+  if (rec.severityText) raw.severityText = rec.severityText;
+  if (rec.eventName) raw.eventName = rec.eventName;
+  if (rec.body != null) raw.body = anyValueToOtlpJson(rec.body);
+  if (rec.attributes && rec.attributes.length > 0) raw.attributes = keyValuesToOtlpJson(rec.attributes);
+  if (rec.droppedAttributesCount) raw.droppedAttributesCount = rec.droppedAttributesCount;
+  if (rec.flags) raw.flags = rec.flags;
+  if (traceId) raw.traceId = traceId;
+  if (spanId) raw.spanId = spanId;
+  return JSON.stringify(raw);
+}
+
+function severityNumberOf(value: LogRecord['severityNumber']): number {
+  if (value == null) return 0;
+  const byName = typeof value === 'string' ? SEVERITY_NAMES.indexOf(value) : -1;
+  const n = byName >= 0 ? byName : Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 24) throw new InvalidValueError('severityNumber must be 0..24');
+  return n;
+}
+
+const SEVERITY_NAMES = [
+  'SEVERITY_NUMBER_UNSPECIFIED',
+  ...['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].flatMap((level) =>
+    ['', '2', '3', '4'].map((n) => `SEVERITY_NUMBER_${level}${n}`),
+  ),
+];
+
+const NANOS_PER_DAY = 86_400n * 1_000_000_000n;
+
+/**
+ * ClickHouse drops a row already past its TTL at insert. Say so instead of answering 200
+ * for a record that would silently not be stored.
+ */
+function assertWithinRetention(occurredAt: string, days: number, receivedAt: string): void {
+  if (BigInt(occurredAt) + BigInt(days) * NANOS_PER_DAY <= BigInt(receivedAt)) {
+    throw new InvalidValueError(`record occurred more than ${days} days ago, past its tenant's retention; not stored`);
+  }
+}
+
+export function normalizeLogRecord(rec: LogRecord, resource: ResourceContext, ctx: IngestContext): NormalizeResult {
+  try {
+    return { ok: true, event: toAuditEvent(rec, resource, ctx) };
+  } catch (error) {
+    if (error instanceof InvalidValueError) return { ok: false, error: error.message };
+    // A JSON record whose fields have the wrong shape (e.g. attributes not a list).
+    if (error instanceof TypeError) return { ok: false, error: `malformed log record: ${error.message}` };
+    throw error;
+  }
+}
+
+function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestContext): AuditEvent {
+  const mapped: Record<string, AnyValue> = Object.create(null);
+  const attributes: Record<string, string> = Object.create(null);
+  for (const kv of (rec.attributes ?? []) as KeyValue[]) {
+    const key = kv.key ?? '';
+    if (MAPPED.has(key) && kv.value != null) mapped[key] = kv.value;
+    else attributes[key] = anyValueToString(kv.value);
+  }
+  for (const group of ALTERNATIVES) {
+    const winner = group.find((key) => mapped[key] !== undefined);
+    for (const key of group) {
+      if (key !== winner && mapped[key] !== undefined) attributes[key] = anyValueToString(mapped[key]);
+    }
+  }
+  const text = (key: string): string => anyValueToString(mapped[key]);
+
+  const time = nanosOrUndefined(rec.timeUnixNano);
+  const observed = nanosOrUndefined(rec.observedTimeUnixNano);
+  const traceId = idToHex(rec.traceId, 16, 'traceId');
+  const spanId = idToHex(rec.spanId, 8, 'spanId');
+  const severityNumber = severityNumberOf(rec.severityNumber);
+
+  const eventType = rec.eventName || text('event.name') || text('audit.event_type');
+  const actorId = text('user.id');
+  const actorName = text('user.name') || text('user.full_name');
+  const actorEmail = text('user.email');
+  if (eventType === '' && actorId === '' && actorName === '' && actorEmail === '') {
+    throw new InvalidValueError(
+      'record has no event type (event_name, event.name or audit.event_type) and no actor (user.id, user.name or user.email)',
+    );
+  }
+
+  let message = '';
+  let bodyFields: Record<string, unknown> = {};
+  if (rec.body != null) {
+    if (anyValueKind(rec.body) === 'kvlistValue') bodyFields = anyValueToJs(rec.body) as Record<string, unknown>;
+    else message = anyValueToString(rec.body);
+  }
+  const metadata = mapped['audit.metadata'] ? { ...bodyFields, ...jsonObjectText(mapped['audit.metadata'], 'audit.metadata') } : bodyFields;
+  const changes = mapped['audit.changes'] ? jsonObjectText(mapped['audit.changes'], 'audit.changes') : {};
+
+  const tenant = ctx.tenantOverride ?? (text('audit.tenant.id') || resource.tenant || 'default');
+  const occurredAt = time ?? observed ?? ctx.receivedAtNanos;
+  const retention = retentionDays(tenant, ctx.retention);
+  assertWithinRetention(occurredAt, retention, ctx.receivedAtNanos);
+  const requestMethod = normalizeMethod(text('http.request.method'));
+  const raw = rawRecordJson(rec, time, observed, traceId, spanId);
+
+  return {
+    event_id: text('log.record.uid') || contentHashId(tenant, resource.fingerprint, raw),
+    tenant_id: tenant,
+    occurred_at: occurredAt,
+    received_at: ctx.receivedAtNanos,
+    event_type: eventType,
+    action: deriveAction(text('audit.action'), eventType, requestMethod),
+    outcome: deriveOutcome(text('audit.outcome'), eventType, severityNumber),
+    actor_id: actorId,
+    actor_name: actorName,
+    actor_email: actorEmail,
+    actor_type: deriveActorType(text('audit.actor.type'), actorId !== '' || actorName !== '' || actorEmail !== ''),
+    client_ip: text('client.address') || text('source.address'),
+    user_agent: text('user_agent.original'),
+    team_id: text('audit.team.id'),
+    project_id: text('audit.project.id'),
+    resource_type: text('audit.resource.type'),
+    resource_id: text('audit.resource.id'),
+    resource_name: text('audit.resource.name'),
+    request_method: requestMethod,
+    request_url: text('url.full'),
+    message,
+    changes: JSON.stringify(changes),
+    metadata: JSON.stringify(metadata),
+    attributes,
+    resource_attributes: resource.attributes,
+    service_name: resource.serviceName,
+    severity_text: rec.severityText ?? '',
+    severity_number: severityNumber,
+    trace_id: traceId,
+    span_id: spanId,
+    source: 'otlp',
+    raw,
+    retention_days: retention,
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * Reading OTLP values the same way whichever decoder produced them (protobufjs messages or
+ * OTLP/JSON), and writing them back as OTLP/JSON for the `raw` column.
+ */
+import type { AnyValue, BytesValue, Int64Value, KeyValue, LongBits } from '../../schemas/otlp.js';
+
+export class InvalidValueError extends Error {}
+
+type AnyValueKind = 'stringValue' | 'boolValue' | 'intValue' | 'doubleValue' | 'arrayValue' | 'kvlistValue' | 'bytesValue';
+
+/** Which member of the AnyValue oneof is set (protobufjs exposes it as `value`). */
+export function anyValueKind(v: AnyValue): AnyValueKind | undefined {
+  const oneof = (v as { value?: unknown }).value;
+  if (typeof oneof === 'string') return oneof as AnyValueKind;
+  if (v.stringValue != null) return 'stringValue';
+  if (v.intValue != null) return 'intValue';
+  if (v.boolValue != null) return 'boolValue';
+  if (v.doubleValue != null) return 'doubleValue';
+  if (v.kvlistValue != null) return 'kvlistValue';
+  if (v.arrayValue != null) return 'arrayValue';
+  if (v.bytesValue != null) return 'bytesValue';
+  return undefined;
+}
+
+function isLongBits(v: unknown): v is LongBits {
+  return typeof v === 'object' && v !== null && 'low' in v && 'high' in v;
+}
+
+/** An int64/uint64 as an exact decimal string. */
+export function int64ToString(v: Int64Value, unsigned = false): string {
+  if (typeof v === 'string') {
+    if (!/^-?\d{1,20}$/.test(v)) throw new InvalidValueError(`not an integer: ${JSON.stringify(v.slice(0, 40))}`);
+    return v.replace(/^(-?)0+(?=\d)/, '$1');
+  }
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) throw new InvalidValueError(`not an integer: ${v}`);
+    return BigInt(v).toString();
+  }
+  if (isLongBits(v)) {
+    const bits = (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
+    return (unsigned || v.unsigned ? BigInt.asUintN(64, bits) : BigInt.asIntN(64, bits)).toString();
+  }
+  throw new InvalidValueError('not an integer');
+}
+
+/** A fixed64 nanosecond timestamp as a decimal string, or undefined when unset (0). */
+export function nanosOrUndefined(v: Int64Value | null | undefined): string | undefined {
+  if (v == null) return undefined;
+  if (isLongBits(v) && v.low === 0 && v.high === 0) return undefined;
+  const s = int64ToString(v, true);
+  if (s.startsWith('-')) throw new InvalidValueError(`negative timestamp ${s}`);
+  return s === '0' ? undefined : s;
+}
+
+/** Trace and span ids: bytes (protobuf) or hex (OTLP/JSON) -> lowercase hex, '' if unset. */
+export function idToHex(v: BytesValue | null | undefined, bytes: number, field: string): string {
+  if (v == null) return '';
+  if (typeof v === 'string') {
+    if (v === '') return '';
+    if (v.length !== bytes * 2 || !/^[0-9a-fA-F]+$/.test(v)) {
+      throw new InvalidValueError(`${field} must be ${bytes * 2} hex characters`);
+    }
+    return v.toLowerCase();
+  }
+  if (v.length === 0) return '';
+  if (v.length !== bytes) throw new InvalidValueError(`${field} must be ${bytes} bytes`);
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
+}
+
+function bytesToBase64(v: BytesValue): string {
+  return typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+}
+
+/** Converts an AnyValue into plain JSON data (kvlist -> object, array -> array). */
+export function anyValueToJs(v: AnyValue | null | undefined): unknown {
+  if (v == null) return null;
+  switch (anyValueKind(v)) {
+    case 'stringValue':
+      return v.stringValue;
+    case 'boolValue':
+      return Boolean(v.boolValue);
+    case 'intValue': {
+      const s = int64ToString(v.intValue!);
+      const n = Number(s);
+      return Number.isSafeInteger(n) ? n : s;
+    }
+    case 'doubleValue':
+      return Number(v.doubleValue);
+    case 'arrayValue':
+      return (v.arrayValue!.values ?? []).map(anyValueToJs);
+    case 'kvlistValue':
+      return keyValuesToObject(v.kvlistValue!.values ?? []);
+    case 'bytesValue':
+      return bytesToBase64(v.bytesValue!);
+    default:
+      return null;
+  }
+}
+
+export function keyValuesToObject(values: ReadonlyArray<KeyValue>): Record<string, unknown> {
+  // No prototype: a key such as "__proto__" is data, not an accessor.
+  const out: Record<string, unknown> = Object.create(null);
+  for (const kv of values) out[kv.key ?? ''] = anyValueToJs(kv.value);
+  return out;
+}
+
+/** An AnyValue as a column string: strings as is, scalars printed, structures as JSON. */
+export function anyValueToString(v: AnyValue | null | undefined): string {
+  if (v == null) return '';
+  switch (anyValueKind(v)) {
+    case 'stringValue':
+      return v.stringValue!;
+    case 'intValue':
+      return int64ToString(v.intValue!);
+    case 'boolValue':
+      return v.boolValue ? 'true' : 'false';
+    case 'doubleValue':
+      return String(Number(v.doubleValue));
+    case 'bytesValue':
+      return bytesToBase64(v.bytesValue!);
+    case 'arrayValue':
+    case 'kvlistValue':
+      return JSON.stringify(anyValueToJs(v));
+    default:
+      return '';
+  }
+}
+
+/** An AnyValue in OTLP/JSON form (int64 as string, bytes as base64), for `raw`. */
+export function anyValueToOtlpJson(v: AnyValue | null | undefined): Record<string, unknown> {
+  if (v == null) return {};
+  switch (anyValueKind(v)) {
+    case 'stringValue':
+      return { stringValue: v.stringValue };
+    case 'boolValue':
+      return { boolValue: Boolean(v.boolValue) };
+    case 'intValue':
+      return { intValue: int64ToString(v.intValue!) };
+    case 'doubleValue':
+      return { doubleValue: Number(v.doubleValue) };
+    case 'bytesValue':
+      return { bytesValue: bytesToBase64(v.bytesValue!) };
+    case 'arrayValue':
+      return { arrayValue: { values: (v.arrayValue!.values ?? []).map(anyValueToOtlpJson) } };
+    case 'kvlistValue':
+      return { kvlistValue: { values: keyValuesToOtlpJson(v.kvlistValue!.values ?? []) } };
+    default:
+      return {};
+  }
+}
+
+export function keyValuesToOtlpJson(values: ReadonlyArray<KeyValue>): Array<{ key: string; value: Record<string, unknown> }> {
+  return values.map((kv) => ({ key: kv.key ?? '', value: anyValueToOtlpJson(kv.value) }));
+}

@@ -1,0 +1,61 @@
+/**
+ * Starts a real sidecar in this test process (one per file: chDB allows one data
+ * directory per process) on an ephemeral port, with its embedded store in a fresh
+ * temporary directory.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveConfig, type SidecarConfig } from '../../collector/config/load.js';
+import { silentLogger } from '../../collector/log.js';
+import { startSidecar, type Sidecar } from '../../collector/sidecar.js';
+
+export function tempDir(prefix = 'audit-sidecar-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface TestConfigOptions {
+  dataDir: string;
+  collectorId?: string;
+  batch?: Record<string, unknown>;
+  http?: Record<string, unknown>;
+  retention?: Record<string, unknown>;
+  tokens?: Array<Record<string, unknown>>;
+}
+
+export function testConfig(options: TestConfigOptions): SidecarConfig {
+  return resolveConfig(
+    {
+      receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0', ...options.http } } } },
+      processors: { normalize: {}, batch: { send_batch_size: 1000, timeout: '20ms', ...options.batch } },
+      exporters: {
+        clickhouse: { endpoint: `embedded://${options.dataDir}`, database: 'audit', retention: options.retention ?? { default_days: 90 } },
+      },
+      auth: { tokens: options.tokens ?? [] },
+      service: {
+        collector_id: options.collectorId ?? 'test',
+        pipelines: { 'logs/audit': { receivers: ['otlp'], processors: ['normalize', 'batch'], exporters: ['clickhouse'] } },
+      },
+    },
+    {},
+  );
+}
+
+export async function startTestSidecar(options: TestConfigOptions): Promise<Sidecar> {
+  return startSidecar(testConfig(options), silentLogger);
+}
+
+/** Runs a SELECT on the sidecar's read connection and returns the rows. */
+export async function queryRows<T = Record<string, unknown>>(
+  sidecar: Sidecar,
+  query: string,
+  params: Record<string, unknown> = {},
+): Promise<T[]> {
+  const result = await sidecar.store.readClient.query({ query, query_params: params, format: 'JSONEachRow' });
+  return result.json<T>();
+}
+
+export async function countRows(sidecar: Sidecar, where = '1'): Promise<number> {
+  const [row] = await queryRows<{ n: string }>(sidecar, `SELECT count() AS n FROM audit.events WHERE ${where}`);
+  return Number(row?.n ?? 0);
+}
