@@ -7,13 +7,13 @@ import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { AuditEvent } from '../../schemas/audit-event.js';
 import type { StoreConfig } from '../config/load.js';
-import { StoreUnavailableError } from '../errors.js';
+import { StoreBusyError, StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { closeClients, openClient } from './clickhouse-client.js';
 import { GroupCommit } from './group-commit.js';
 import { IngestSequence } from './ingest-sequence.js';
 import { migrate } from './migrations.js';
-import { encodeEventColumns, encodeLine, INSERT_COLUMNS } from './row-encoding.js';
+import { encodeRows, INSERT_COLUMNS, INSERT_FORMAT, tsvString, type EncodedRows } from './row-encoding.js';
 
 export interface EventStoreOptions {
   collectorId: string;
@@ -23,8 +23,8 @@ export interface EventStoreOptions {
 
 export class EventStore {
   private readonly insertSql: string;
-  private readonly collectorIdJson: string;
-  private readonly groupCommit: GroupCommit;
+  private readonly collectorIdField: string;
+  private readonly groupCommit: GroupCommit<EncodedRows>;
   private closed = false;
 
   private constructor(
@@ -36,9 +36,9 @@ export class EventStore {
     private readonly sequence: IngestSequence,
     private readonly options: EventStoreOptions,
   ) {
-    this.insertSql = `INSERT INTO ${config.database}.events (${INSERT_COLUMNS.join(', ')}) FORMAT JSONCompactEachRow`;
-    this.collectorIdJson = JSON.stringify(options.collectorId);
-    this.groupCommit = new GroupCommit({ ...options.batch, commit: (rows) => this.commit(rows) });
+    this.insertSql = `INSERT INTO ${config.database}.events (${INSERT_COLUMNS.join(', ')}) FORMAT ${INSERT_FORMAT}`;
+    this.collectorIdField = tsvString(options.collectorId);
+    this.groupCommit = new GroupCommit<EncodedRows>({ ...options.batch, commit: (batches) => this.commit(batches) });
   }
 
   static async open(config: StoreConfig, options: EventStoreOptions): Promise<EventStore> {
@@ -63,14 +63,17 @@ export class EventStore {
     }
   }
 
-  /** Encodes events into row text; done per request so commits only concatenate. */
-  encode(events: ReadonlyArray<AuditEvent>): string[] {
-    return events.map(encodeEventColumns);
-  }
-
-  /** Resolves when the rows are committed. Rejects with StoreBusyError or StoreUnavailableError. */
-  submit(encodedRows: string[]): Promise<void> {
-    return this.groupCommit.submit(encodedRows);
+  /**
+   * Queues events for the next commit and resolves once they are committed. Rejects with
+   * StoreBusyError (nothing queued) or StoreUnavailableError (nothing stored). The rows are
+   * numbered and encoded here, per request, so a commit only concatenates buffers; numbering
+   * in queue order keeps ingest_seq in commit order.
+   */
+  submit(events: ReadonlyArray<AuditEvent>): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    if (!this.groupCommit.hasRoomFor(events.length)) return Promise.reject(new StoreBusyError(this.pendingRows));
+    const rows = encodeRows(events, this.sequence.take(events.length), this.collectorIdField);
+    return this.groupCommit.submit(rows);
   }
 
   get pendingRows(): number {
@@ -88,21 +91,25 @@ export class EventStore {
     return result.success;
   }
 
-  private async commit(rows: string[]): Promise<void> {
+  private async commit(batches: EncodedRows[]): Promise<void> {
     const started = Date.now();
+    let rows = 0;
+    for (const batch of batches) rows += batch.count;
+    const lastSeq = batches[batches.length - 1]!.lastSeq;
     try {
-      const first = await this.sequence.take(rows.length);
-      let body = '';
-      for (let i = 0; i < rows.length; i++) body += encodeLine(first + i, this.collectorIdJson, rows[i]!);
+      await this.sequence.ensureReserved(lastSeq);
+      const payload = batches.length === 1 ? batches[0]!.buffer : Buffer.concat(batches.map((b) => b.buffer));
       const result = await this.ingestClient.exec({
         query: this.insertSql,
-        values: Readable.from([Buffer.from(body)], { objectMode: false }),
+        values: Readable.from([payload], { objectMode: false }),
         abort_signal: AbortSignal.timeout(this.config.insertTimeoutMs),
+        // Parallel parsing costs more than it gains on small machines (measured: -20 % rows/s on 2 cores).
+        clickhouse_settings: { input_format_parallel_parsing: 0 },
       });
       result.stream.resume();
-      this.options.log.debug('batch committed', { rows: rows.length, first_seq: first, ms: Date.now() - started });
+      this.options.log.debug('batch committed', { rows, last_seq: lastSeq, ms: Date.now() - started });
     } catch (error) {
-      this.options.log.error('batch insert failed', { rows: rows.length, error: (error as Error).message });
+      this.options.log.error('batch insert failed', { rows, error: (error as Error).message });
       throw new StoreUnavailableError(`store could not commit the batch: ${(error as Error).message}`, { cause: error });
     }
   }

@@ -8,19 +8,24 @@
  */
 import { StoreBusyError } from '../errors.js';
 
-export interface GroupCommitOptions {
+/** What is committed: anything that knows how many rows it holds. */
+export interface RowBatch {
+  readonly count: number;
+}
+
+export interface GroupCommitOptions<T extends RowBatch> {
   /** Rows that make a batch worth committing now. */
   maxRows: number;
   /** Longest the oldest waiting row may wait before its batch is committed. */
   maxAgeMs: number;
   /** Rows accepted but not committed (waiting + in flight) before submit refuses. */
   maxPendingRows: number;
-  /** Commits rows (in order) as one insert; rejects if nothing was stored. */
-  commit: (rows: string[]) => Promise<void>;
+  /** Commits the batches (in order) as one insert; rejects if nothing was stored. */
+  commit: (batches: T[]) => Promise<void>;
 }
 
-interface Waiter {
-  rows: string[];
+interface Waiter<T> {
+  batch: T;
   at: number;
   resolve: () => void;
   reject: (error: unknown) => void;
@@ -32,8 +37,8 @@ export interface GroupCommitStats {
   failedBatches: number;
 }
 
-export class GroupCommit {
-  private waiting: Waiter[] = [];
+export class GroupCommit<T extends RowBatch> {
+  private waiting: Waiter<T>[] = [];
   private waitingRows = 0;
   private inFlightRows = 0;
   private inFlight: Promise<void> | undefined;
@@ -41,23 +46,26 @@ export class GroupCommit {
   private closing = false;
   readonly stats: GroupCommitStats = { batches: 0, rows: 0, failedBatches: 0 };
 
-  constructor(private readonly options: GroupCommitOptions) {}
+  constructor(private readonly options: GroupCommitOptions<T>) {}
 
   /** Rows accepted and not yet committed. */
   get pendingRows(): number {
     return this.waitingRows + this.inFlightRows;
   }
 
-  /** Resolves once `rows` are committed; rejects with the store's error otherwise. */
-  submit(rows: string[]): Promise<void> {
-    if (rows.length === 0) return Promise.resolve();
-    if (this.closing) return Promise.reject(new StoreBusyError(this.pendingRows));
-    if (this.pendingRows + rows.length > this.options.maxPendingRows && this.pendingRows > 0) {
-      return Promise.reject(new StoreBusyError(this.pendingRows));
-    }
+  /** Whether `rows` more may be queued now (one request may always go when nothing waits). */
+  hasRoomFor(rows: number): boolean {
+    return !this.closing && (this.pendingRows === 0 || this.pendingRows + rows <= this.options.maxPendingRows);
+  }
+
+  /** Resolves once the batch's rows are committed; rejects with the store's error otherwise. */
+  submit(batch: T): Promise<void> {
+    const rows = batch.count;
+    if (rows === 0) return Promise.resolve();
+    if (!this.hasRoomFor(rows)) return Promise.reject(new StoreBusyError(this.pendingRows));
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ rows, at: Date.now(), resolve, reject });
-      this.waitingRows += rows.length;
+      this.waiting.push({ batch, at: Date.now(), resolve, reject });
+      this.waitingRows += rows;
       this.schedule();
     });
   }
@@ -88,17 +96,17 @@ export class GroupCommit {
     }
   }
 
-  private takeBatch(): Waiter[] {
+  private takeWaiters(): Waiter<T>[] {
     let rows = 0;
     let count = 0;
-    while (count < this.waiting.length && (count === 0 || rows + this.waiting[count]!.rows.length <= this.options.maxRows)) {
-      rows += this.waiting[count]!.rows.length;
+    while (count < this.waiting.length && (count === 0 || rows + this.waiting[count]!.batch.count <= this.options.maxRows)) {
+      rows += this.waiting[count]!.batch.count;
       count += 1;
     }
-    const batch = this.waiting.splice(0, count);
+    const taken = this.waiting.splice(0, count);
     this.waitingRows -= rows;
     this.inFlightRows = rows;
-    return batch;
+    return taken;
   }
 
   private startCommit(): void {
@@ -106,17 +114,17 @@ export class GroupCommit {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const batch = this.takeBatch();
-    const rows = batch.length === 1 ? batch[0]!.rows : batch.flatMap((w) => w.rows);
-    this.inFlight = this.options.commit(rows).then(
+    const waiters = this.takeWaiters();
+    const rows = this.inFlightRows;
+    this.inFlight = this.options.commit(waiters.map((w) => w.batch)).then(
       () => {
         this.stats.batches += 1;
-        this.stats.rows += rows.length;
-        for (const waiter of batch) waiter.resolve();
+        this.stats.rows += rows;
+        for (const waiter of waiters) waiter.resolve();
       },
       (error: unknown) => {
         this.stats.failedBatches += 1;
-        for (const waiter of batch) waiter.reject(error);
+        for (const waiter of waiters) waiter.reject(error);
       },
     ).finally(() => {
       this.inFlight = undefined;

@@ -34,22 +34,28 @@ export class IngestSequence {
     return new IngestSequence(client, database, collectorId, highest + 1, highest);
   }
 
-  /** Returns the first of `count` consecutive numbers, reserving more when needed. */
-  async take(count: number): Promise<number> {
+  /**
+   * Hands out `count` consecutive numbers and returns the first. Synchronous, so numbers
+   * follow the order requests are queued in; their reservation is made durable by
+   * ensureReserved() before any row using them is inserted.
+   */
+  take(count: number): number {
     const first = this.next;
-    const last = first + count - 1;
-    if (last > this.reservedThrough) {
-      const through = last + RESERVATION_BLOCK;
-      await this.record(through);
-      this.reservedThrough = through;
-    }
-    this.next = last + 1;
+    this.next += count;
     return first;
   }
 
-  /** On a clean stop: the latest reservation becomes the last number actually used. */
+  /** Records a reservation covering `through` (and a block beyond) if not yet covered. */
+  async ensureReserved(through: number): Promise<void> {
+    if (through <= this.reservedThrough) return;
+    const reserved = through + RESERVATION_BLOCK;
+    await this.record(reserved);
+    this.reservedThrough = reserved;
+  }
+
+  /** On a clean stop (nothing in flight): the last number handed out becomes the reservation. */
   async close(): Promise<void> {
-    if (this.next - 1 < this.reservedThrough) {
+    if (this.next - 1 !== this.reservedThrough) {
       await this.record(this.next - 1);
       this.reservedThrough = this.next - 1;
     }

@@ -1,5 +1,8 @@
 /**
- * Serializes events as JSONCompactEachRow lines in the column order of INSERT_COLUMNS.
+ * Serializes events as TabSeparated lines in the column order of INSERT_COLUMNS.
+ * TabSeparated rather than JSON: the `raw` column is itself JSON, which JSON rows would
+ * escape a second time; ClickHouse parses these lines about a fifth faster, and writing
+ * them costs a third of JSON.stringify (measured in bench/).
  * A line is built in two parts: the event's own columns when a request is normalized
  * (spreading the cost over requests), and the store-assigned prefix (ingest_seq,
  * collector_id) when its batch is committed.
@@ -21,47 +24,78 @@ export function nanosToDateTime64(nanos: string): string {
   return `${padded.slice(0, -9)}.${padded.slice(-9)}`;
 }
 
-/** The event's columns as the tail of a JSON array: `"id","tenant",…]`. */
-export function encodeEventColumns(e: AuditEvent): string {
-  const json = JSON.stringify([
-    e.event_id,
-    e.tenant_id,
-    nanosToDateTime64(e.occurred_at),
-    nanosToDateTime64(e.received_at),
-    e.event_type,
-    e.action,
-    e.outcome,
-    e.actor_id,
-    e.actor_name,
-    e.actor_email,
-    e.actor_type,
-    e.client_ip,
-    e.user_agent,
-    e.team_id,
-    e.project_id,
-    e.resource_type,
-    e.resource_id,
-    e.resource_name,
-    e.request_method,
-    e.request_url,
-    e.message,
-    e.changes,
-    e.metadata,
-    e.attributes,
-    e.resource_attributes,
-    e.service_name,
-    e.severity_text,
-    e.severity_number,
-    e.trace_id,
-    e.span_id,
-    e.source,
-    e.raw,
-    e.retention_days,
-  ]);
-  return json.slice(1);
+export const INSERT_FORMAT = 'TabSeparated';
+
+const TSV_SPECIAL = /[\\\t\n\r\0]/;
+const TSV_CONTROL = /[\t\n\r\0]/;
+const TSV_CONTROL_ALL = /[\t\n\r\0]/g;
+const BACKSLASH_ALL = /\\/g;
+const QUOTED_SPECIAL = /[\\\t\n\r\0']/;
+const QUOTED_SPECIAL_ALL = /[\\\t\n\r\0']/g;
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', "'": "\\'" };
+const escapeChar = (c: string): string => ESCAPES[c]!;
+
+/** A String field of a TabSeparated line. */
+export function tsvString(value: string): string {
+  if (!TSV_SPECIAL.test(value)) return value;
+  // Backslashes are common (JSON text in raw, metadata); a plain replacement is far faster
+  // than a callback per match. Control characters are rare (JSON text never has them).
+  const escaped = value.replace(BACKSLASH_ALL, '\\\\');
+  return TSV_CONTROL.test(escaped) ? escaped.replace(TSV_CONTROL_ALL, escapeChar) : escaped;
 }
 
-/** Completes a line with what the store assigns at commit time. */
-export function encodeLine(seq: number, collectorIdJson: string, columns: string): string {
-  return `[${seq},${collectorIdJson},${columns}\n`;
+/**
+ * A String field holding JSON text we produced (raw, changes, metadata): JSON has no raw
+ * control characters, so only backslashes need escaping.
+ */
+export function tsvJson(value: string): string {
+  return value.includes('\\') ? value.replace(BACKSLASH_ALL, '\\\\') : value;
+}
+
+function quoted(value: string): string {
+  return `'${QUOTED_SPECIAL.test(value) ? value.replace(QUOTED_SPECIAL_ALL, escapeChar) : value}'`;
+}
+
+/** A Map(String, String) field: {'key':'value',…}. */
+export function tsvMap(map: Readonly<Record<string, string>>): string {
+  let out = '{';
+  for (const key in map) {
+    if (out.length > 1) out += ',';
+    out += `${quoted(key)}:${quoted(map[key]!)}`;
+  }
+  return `${out}}`;
+}
+
+/** The event's columns (all but the store-assigned ones), tab-separated. */
+export function encodeEventColumns(e: AuditEvent): string {
+  return (
+    `${tsvString(e.event_id)}\t${tsvString(e.tenant_id)}\t${nanosToDateTime64(e.occurred_at)}\t${nanosToDateTime64(e.received_at)}` +
+    `\t${tsvString(e.event_type)}\t${e.action}\t${e.outcome}` +
+    `\t${tsvString(e.actor_id)}\t${tsvString(e.actor_name)}\t${tsvString(e.actor_email)}\t${e.actor_type}` +
+    `\t${tsvString(e.client_ip)}\t${tsvString(e.user_agent)}\t${tsvString(e.team_id)}\t${tsvString(e.project_id)}` +
+    `\t${tsvString(e.resource_type)}\t${tsvString(e.resource_id)}\t${tsvString(e.resource_name)}` +
+    `\t${tsvString(e.request_method)}\t${tsvString(e.request_url)}\t${tsvString(e.message)}` +
+    `\t${tsvJson(e.changes)}\t${tsvJson(e.metadata)}\t${tsvMap(e.attributes)}\t${tsvMap(e.resource_attributes)}` +
+    `\t${tsvString(e.service_name)}\t${tsvString(e.severity_text)}\t${e.severity_number}` +
+    `\t${tsvString(e.trace_id)}\t${tsvString(e.span_id)}\t${tsvString(e.source)}\t${tsvJson(e.raw)}\t${e.retention_days}`
+  );
+}
+
+/**
+ * A request's rows, encoded once into a Buffer: off the V8 heap while they wait for their
+ * batch, so waiting rows cost the garbage collector nothing.
+ */
+export interface EncodedRows {
+  buffer: Buffer;
+  count: number;
+  /** ingest_seq of the last row. */
+  lastSeq: number;
+}
+
+/** Encodes events as lines with ingest_seq firstSeq, firstSeq+1, … */
+export function encodeRows(events: ReadonlyArray<AuditEvent>, firstSeq: number, collectorIdField: string): EncodedRows {
+  let text = '';
+  let seq = firstSeq;
+  for (const event of events) text += `${seq++}\t${collectorIdField}\t${encodeEventColumns(event)}\n`;
+  return { buffer: Buffer.from(text, 'utf8'), count: events.length, lastSeq: seq - 1 };
 }

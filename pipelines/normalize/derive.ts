@@ -33,8 +33,26 @@ function words(eventType: string): string[] {
     .filter(Boolean);
 }
 
+/**
+ * Event types repeat endlessly, so derivations are memoized per distinct input. The memo
+ * is bounded: when full it starts over rather than grow with hostile input.
+ */
+function memoize<A extends unknown[], R>(fn: (...args: A) => R, limit = 10_000): (...args: A) => R {
+  let memo = new Map<string, R>();
+  return (...args: A) => {
+    const key = args.join('\u0000');
+    let result = memo.get(key);
+    if (result === undefined) {
+      result = fn(...args);
+      if (memo.size >= limit) memo = new Map();
+      memo.set(key, result);
+    }
+    return result;
+  };
+}
+
 /** The verb class from an explicit value, else the event type's words, else the HTTP method. */
-export function deriveAction(explicit: string, eventType: string, requestMethod: string): Action {
+export const deriveAction = memoize(function deriveAction(explicit: string, eventType: string, requestMethod: string): Action {
   if (explicit !== '') {
     const lower = explicit.toLowerCase();
     if ((ACTIONS as readonly string[]).includes(lower)) return lower as Action;
@@ -49,10 +67,10 @@ export function deriveAction(explicit: string, eventType: string, requestMethod:
     if (action) return action;
   }
   return METHOD_ACTIONS[requestMethod.toUpperCase()] ?? 'other';
-}
+});
 
 /** success/failure/unknown from an explicit value, else the event type, else the severity. */
-export function deriveOutcome(explicit: string, eventType: string, severityNumber: number): Outcome {
+export const deriveOutcome = memoize(function deriveOutcome(explicit: string, eventType: string, severityNumber: number): Outcome {
   if (explicit !== '') {
     const lower = explicit.toLowerCase();
     if (SUCCESS_VALUES.has(lower)) return 'success';
@@ -63,7 +81,7 @@ export function deriveOutcome(explicit: string, eventType: string, severityNumbe
   if (severityNumber >= SEVERITY_ERROR) return 'failure';
   if (severityNumber > 0) return 'success';
   return 'unknown';
-}
+});
 
 /** The actor type from an explicit value, else `user` when a user is named. */
 export function deriveActorType(explicit: string, hasUser: boolean): ActorType {
@@ -79,7 +97,7 @@ export function deriveActorType(explicit: string, hasUser: boolean): ActorType {
 }
 
 /** "DELETE request" / "delete" -> "DELETE"; '' when it is no HTTP method. */
-export function normalizeMethod(value: string): string {
+export const normalizeMethod = memoize(function normalizeMethod(value: string): string {
   const method = value.trim().split(/\s+/)[0]?.toUpperCase() ?? '';
   return /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|TRACE|CONNECT)$/.test(method) ? method : '';
-}
+});

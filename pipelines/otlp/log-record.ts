@@ -8,14 +8,15 @@ import { deriveAction, deriveActorType, deriveOutcome, normalizeMethod } from '.
 import { contentHashId } from '../normalize/event-id.js';
 import { retentionDays, type RetentionPolicy } from '../normalize/retention.js';
 import {
+  anyValueJsonText,
   anyValueKind,
   anyValueToJs,
-  anyValueToOtlpJson,
   anyValueToString,
   idToHex,
   InvalidValueError,
-  keyValuesToOtlpJson,
+  keyValuesJsonText,
   nanosOrUndefined,
+  setOwn,
 } from './values.js';
 
 export interface IngestContext {
@@ -36,25 +37,28 @@ export interface ResourceContext {
 
 export type NormalizeResult = { ok: true; event: AuditEvent } | { ok: false; error: string };
 
-/** Attributes that map to columns. Alternatives for one column are listed first-wins. */
-const MAPPED = new Set([
+/** Attributes that map to columns, each with its slot in the per-record lookup array. */
+const MAPPED_KEYS = [
   'event.name', 'audit.event_type', 'audit.action', 'audit.outcome',
   'user.id', 'user.name', 'user.full_name', 'user.email', 'audit.actor.type',
   'client.address', 'source.address', 'user_agent.original', 'audit.tenant.id',
   'audit.team.id', 'audit.project.id', 'audit.resource.type', 'audit.resource.id', 'audit.resource.name',
   'http.request.method', 'url.full', 'audit.changes', 'audit.metadata', 'log.record.uid',
-]);
+] as const;
+type MappedKey = (typeof MAPPED_KEYS)[number];
+const SLOT = new Map<string, number>(MAPPED_KEYS.map((key, i) => [key, i]));
+const slotOf = (key: MappedKey): number => SLOT.get(key)!;
 
-/** Of each group only the first present attribute fills the column; the others stay attributes. */
-const ALTERNATIVES: ReadonlyArray<readonly string[]> = [
+/** Of each pair only the first present attribute fills the column; the other stays an attribute. */
+const ALTERNATIVES: ReadonlyArray<readonly [MappedKey, MappedKey]> = [
   ['event.name', 'audit.event_type'],
   ['user.name', 'user.full_name'],
   ['client.address', 'source.address'],
 ];
 
 export function resourceContext(resourceLogs: ResourceLogs): ResourceContext {
-  const attributes: Record<string, string> = Object.create(null);
-  for (const kv of resourceLogs.resource?.attributes ?? []) attributes[kv.key ?? ''] = anyValueToString(kv.value);
+  const attributes: Record<string, string> = {};
+  for (const kv of resourceLogs.resource?.attributes ?? []) setOwn(attributes, kv.key ?? '', anyValueToString(kv.value));
   return {
     attributes,
     serviceName: attributes['service.name'] ?? '',
@@ -63,8 +67,23 @@ export function resourceContext(resourceLogs: ResourceLogs): ResourceContext {
   };
 }
 
+/**
+ * A kvlist or a JSON-object string -> JSON object text. A string that already is a JSON
+ * object is kept as sent, after checking it parses.
+ */
+function jsonObjectText(value: AnyValue, field: string): string {
+  if (anyValueKind(value) === 'stringValue') {
+    const text = value.stringValue!.trim();
+    if (text.startsWith('{')) {
+      jsonObject(value, field);
+      return text;
+    }
+  }
+  return JSON.stringify(jsonObject(value, field));
+}
+
 /** A kvlist or a JSON-object string -> the object; anything else is invalid. */
-function jsonObjectText(value: AnyValue, field: string): Record<string, unknown> {
+function jsonObject(value: AnyValue, field: string): Record<string, unknown> {
   const kind = anyValueKind(value);
   if (kind === 'kvlistValue') return anyValueToJs(value) as Record<string, unknown>;
   if (kind === 'stringValue') {
@@ -80,20 +99,24 @@ function jsonObjectText(value: AnyValue, field: string): Record<string, unknown>
   throw new InvalidValueError(`${field} must be a JSON object (a kvlist or a JSON string)`);
 }
 
+/** The LogRecord in OTLP/JSON form, for the `raw` column. */
 function rawRecordJson(rec: LogRecord, time: string | undefined, observed: string | undefined, traceId: string, spanId: string): string {
-  const raw: Record<string, unknown> = {};
-  if (time) raw.timeUnixNano = time;
-  if (observed) raw.observedTimeUnixNano = observed;
-  if (rec.severityNumber) raw.severityNumber = rec.severityNumber;
-  if (rec.severityText) raw.severityText = rec.severityText;
-  if (rec.eventName) raw.eventName = rec.eventName;
-  if (rec.body != null) raw.body = anyValueToOtlpJson(rec.body);
-  if (rec.attributes && rec.attributes.length > 0) raw.attributes = keyValuesToOtlpJson(rec.attributes);
-  if (rec.droppedAttributesCount) raw.droppedAttributesCount = rec.droppedAttributesCount;
-  if (rec.flags) raw.flags = rec.flags;
-  if (traceId) raw.traceId = traceId;
-  if (spanId) raw.spanId = spanId;
-  return JSON.stringify(raw);
+  let out = '{';
+  const add = (field: string) => {
+    out += out.length > 1 ? `,${field}` : field;
+  };
+  if (time) add(`"timeUnixNano":"${time}"`);
+  if (observed) add(`"observedTimeUnixNano":"${observed}"`);
+  if (rec.severityNumber) add(`"severityNumber":${JSON.stringify(rec.severityNumber)}`);
+  if (rec.severityText) add(`"severityText":${JSON.stringify(rec.severityText)}`);
+  if (rec.eventName) add(`"eventName":${JSON.stringify(rec.eventName)}`);
+  if (rec.body != null) add(`"body":${anyValueJsonText(rec.body)}`);
+  if (rec.attributes && rec.attributes.length > 0) add(`"attributes":${keyValuesJsonText(rec.attributes)}`);
+  if (rec.droppedAttributesCount) add(`"droppedAttributesCount":${Number(rec.droppedAttributesCount)}`);
+  if (rec.flags) add(`"flags":${Number(rec.flags)}`);
+  if (traceId) add(`"traceId":"${traceId}"`);
+  if (spanId) add(`"spanId":"${spanId}"`);
+  return `${out}}`;
 }
 
 function severityNumberOf(value: LogRecord['severityNumber']): number {
@@ -111,14 +134,15 @@ const SEVERITY_NAMES = [
   ),
 ];
 
-const NANOS_PER_DAY = 86_400n * 1_000_000_000n;
+const MS_PER_DAY = 86_400_000;
+const nanosToMs = (nanos: string): number => (nanos.length > 6 ? Number(nanos.slice(0, -6)) : 0);
 
 /**
  * ClickHouse drops a row already past its TTL at insert. Say so instead of answering 200
  * for a record that would silently not be stored.
  */
 function assertWithinRetention(occurredAt: string, days: number, receivedAt: string): void {
-  if (BigInt(occurredAt) + BigInt(days) * NANOS_PER_DAY <= BigInt(receivedAt)) {
+  if (nanosToMs(occurredAt) + days * MS_PER_DAY <= nanosToMs(receivedAt)) {
     throw new InvalidValueError(`record occurred more than ${days} days ago, past its tenant's retention; not stored`);
   }
 }
@@ -135,20 +159,21 @@ export function normalizeLogRecord(rec: LogRecord, resource: ResourceContext, ct
 }
 
 function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestContext): AuditEvent {
-  const mapped: Record<string, AnyValue> = Object.create(null);
-  const attributes: Record<string, string> = Object.create(null);
+  const mapped: Array<AnyValue | undefined> = new Array(MAPPED_KEYS.length);
+  const attributes: Record<string, string> = {};
   for (const kv of (rec.attributes ?? []) as KeyValue[]) {
     const key = kv.key ?? '';
-    if (MAPPED.has(key) && kv.value != null) mapped[key] = kv.value;
-    else attributes[key] = anyValueToString(kv.value);
+    const slot = SLOT.get(key);
+    if (slot !== undefined && kv.value != null) mapped[slot] = kv.value;
+    else setOwn(attributes, key, anyValueToString(kv.value));
   }
-  for (const group of ALTERNATIVES) {
-    const winner = group.find((key) => mapped[key] !== undefined);
-    for (const key of group) {
-      if (key !== winner && mapped[key] !== undefined) attributes[key] = anyValueToString(mapped[key]);
+  for (const [first, second] of ALTERNATIVES) {
+    if (mapped[slotOf(first)] !== undefined && mapped[slotOf(second)] !== undefined) {
+      setOwn(attributes, second, anyValueToString(mapped[slotOf(second)]));
     }
   }
-  const text = (key: string): string => anyValueToString(mapped[key]);
+  const value = (key: MappedKey): AnyValue | undefined => mapped[slotOf(key)];
+  const text = (key: MappedKey): string => anyValueToString(mapped[slotOf(key)]);
 
   const time = nanosOrUndefined(rec.timeUnixNano);
   const observed = nanosOrUndefined(rec.observedTimeUnixNano);
@@ -167,13 +192,18 @@ function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestCont
   }
 
   let message = '';
-  let bodyFields: Record<string, unknown> = {};
+  let bodyFields: Record<string, unknown> | undefined;
   if (rec.body != null) {
     if (anyValueKind(rec.body) === 'kvlistValue') bodyFields = anyValueToJs(rec.body) as Record<string, unknown>;
     else message = anyValueToString(rec.body);
   }
-  const metadata = mapped['audit.metadata'] ? { ...bodyFields, ...jsonObjectText(mapped['audit.metadata'], 'audit.metadata') } : bodyFields;
-  const changes = mapped['audit.changes'] ? jsonObjectText(mapped['audit.changes'], 'audit.changes') : {};
+  const metadataValue = value('audit.metadata');
+  const changesValue = value('audit.changes');
+  let metadata = '{}';
+  if (bodyFields && metadataValue) metadata = JSON.stringify({ ...bodyFields, ...jsonObject(metadataValue, 'audit.metadata') });
+  else if (metadataValue) metadata = jsonObjectText(metadataValue, 'audit.metadata');
+  else if (bodyFields) metadata = JSON.stringify(bodyFields);
+  const changes = changesValue ? jsonObjectText(changesValue, 'audit.changes') : '{}';
 
   const tenant = ctx.tenantOverride ?? (text('audit.tenant.id') || resource.tenant || 'default');
   const occurredAt = time ?? observed ?? ctx.receivedAtNanos;
@@ -204,8 +234,8 @@ function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestCont
     request_method: requestMethod,
     request_url: text('url.full'),
     message,
-    changes: JSON.stringify(changes),
-    metadata: JSON.stringify(metadata),
+    changes,
+    metadata,
     attributes,
     resource_attributes: resource.attributes,
     service_name: resource.serviceName,

@@ -71,8 +71,14 @@ function bytesToBase64(v: BytesValue): string {
   return typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 }
 
+/** Sets a key as an own property, even "__proto__" (plain assignment would drop it). */
+export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
 /** Converts an AnyValue into plain JSON data (kvlist -> object, array -> array). */
-export function anyValueToJs(v: AnyValue | null | undefined): unknown {
+export function anyValueToJs(v: AnyValue | null | undefined, depth = 0): unknown {
   if (v == null) return null;
   switch (anyValueKind(v)) {
     case 'stringValue':
@@ -87,9 +93,11 @@ export function anyValueToJs(v: AnyValue | null | undefined): unknown {
     case 'doubleValue':
       return Number(v.doubleValue);
     case 'arrayValue':
-      return (v.arrayValue!.values ?? []).map(anyValueToJs);
+      checkDepth(depth + 1);
+      return (v.arrayValue!.values ?? []).map((item) => anyValueToJs(item, depth + 1));
     case 'kvlistValue':
-      return keyValuesToObject(v.kvlistValue!.values ?? []);
+      checkDepth(depth + 1);
+      return keyValuesToObject(v.kvlistValue!.values ?? [], depth + 1);
     case 'bytesValue':
       return bytesToBase64(v.bytesValue!);
     default:
@@ -97,10 +105,9 @@ export function anyValueToJs(v: AnyValue | null | undefined): unknown {
   }
 }
 
-export function keyValuesToObject(values: ReadonlyArray<KeyValue>): Record<string, unknown> {
-  // No prototype: a key such as "__proto__" is data, not an accessor.
-  const out: Record<string, unknown> = Object.create(null);
-  for (const kv of values) out[kv.key ?? ''] = anyValueToJs(kv.value);
+export function keyValuesToObject(values: ReadonlyArray<KeyValue>, depth = 0): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const kv of values) setOwn(out, kv.key ?? '', anyValueToJs(kv.value, depth));
   return out;
 }
 
@@ -126,29 +133,55 @@ export function anyValueToString(v: AnyValue | null | undefined): string {
   }
 }
 
-/** An AnyValue in OTLP/JSON form (int64 as string, bytes as base64), for `raw`. */
-export function anyValueToOtlpJson(v: AnyValue | null | undefined): Record<string, unknown> {
-  if (v == null) return {};
+/** Deepest nesting of arrays and kvlists accepted in one value. */
+export const MAX_VALUE_DEPTH = 32;
+
+function checkDepth(depth: number): void {
+  if (depth > MAX_VALUE_DEPTH) throw new InvalidValueError(`value nested deeper than ${MAX_VALUE_DEPTH} levels`);
+}
+
+function doubleJsonText(n: number): string {
+  // OTLP/JSON writes the non-finite doubles as strings.
+  return Number.isFinite(n) ? String(n) : `"${String(n)}"`;
+}
+
+/**
+ * An AnyValue as OTLP/JSON text (int64 as string, bytes as base64), for `raw`. Written as
+ * text directly: building objects to stringify them cost most of the ingest CPU.
+ */
+export function anyValueJsonText(v: AnyValue | null | undefined, depth = 0): string {
+  if (v == null) return '{}';
   switch (anyValueKind(v)) {
     case 'stringValue':
-      return { stringValue: v.stringValue };
+      return `{"stringValue":${JSON.stringify(v.stringValue)}}`;
     case 'boolValue':
-      return { boolValue: Boolean(v.boolValue) };
+      return v.boolValue ? '{"boolValue":true}' : '{"boolValue":false}';
     case 'intValue':
-      return { intValue: int64ToString(v.intValue!) };
+      return `{"intValue":"${int64ToString(v.intValue!)}"}`;
     case 'doubleValue':
-      return { doubleValue: Number(v.doubleValue) };
+      return `{"doubleValue":${doubleJsonText(Number(v.doubleValue))}}`;
     case 'bytesValue':
-      return { bytesValue: bytesToBase64(v.bytesValue!) };
-    case 'arrayValue':
-      return { arrayValue: { values: (v.arrayValue!.values ?? []).map(anyValueToOtlpJson) } };
+      return `{"bytesValue":"${bytesToBase64(v.bytesValue!)}"}`;
+    case 'arrayValue': {
+      checkDepth(depth + 1);
+      const values = v.arrayValue!.values ?? [];
+      let out = '{"arrayValue":{"values":[';
+      for (let i = 0; i < values.length; i++) out += (i > 0 ? ',' : '') + anyValueJsonText(values[i], depth + 1);
+      return `${out}]}}`;
+    }
     case 'kvlistValue':
-      return { kvlistValue: { values: keyValuesToOtlpJson(v.kvlistValue!.values ?? []) } };
+      checkDepth(depth + 1);
+      return `{"kvlistValue":{"values":${keyValuesJsonText(v.kvlistValue!.values ?? [], depth + 1)}}}`;
     default:
-      return {};
+      return '{}';
   }
 }
 
-export function keyValuesToOtlpJson(values: ReadonlyArray<KeyValue>): Array<{ key: string; value: Record<string, unknown> }> {
-  return values.map((kv) => ({ key: kv.key ?? '', value: anyValueToOtlpJson(kv.value) }));
+export function keyValuesJsonText(values: ReadonlyArray<KeyValue>, depth = 0): string {
+  let out = '[';
+  for (let i = 0; i < values.length; i++) {
+    const kv = values[i]!;
+    out += `${i > 0 ? ',' : ''}{"key":${JSON.stringify(kv.key ?? '')},"value":${anyValueJsonText(kv.value, depth)}}`;
+  }
+  return `${out}]`;
 }

@@ -1,12 +1,13 @@
 /**
- * OTLP/HTTP logs wire formats: protobuf through protobufjs with the .proto files in
- * schemas/proto, and OTLP/JSON. Decoders return the shape in schemas/otlp.ts; encoders
+ * OTLP/HTTP logs wire formats: protobuf (the .proto files in schemas/proto, loaded with
+ * protobufjs; requests are decoded by protobuf-decoder.ts) and OTLP/JSON. Decoders return the shape in schemas/otlp.ts; encoders
  * write ExportLogsServiceResponse and google.rpc.Status in the request's encoding.
  */
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import type { ExportLogsServiceRequest, ExportLogsServiceResponse } from '../../../schemas/otlp.js';
 import { projectRoot } from '../../paths.js';
+import { decodeExportLogsRequest } from './protobuf-decoder.js';
 
 export type OtlpEncoding = 'protobuf' | 'json';
 
@@ -32,7 +33,7 @@ const StatusType = root.lookupType('google.rpc.Status');
 
 export function decodeProtobuf(body: Uint8Array): ExportLogsServiceRequest {
   try {
-    return ExportLogsServiceRequestType.decode(body) as unknown as ExportLogsServiceRequest;
+    return decodeExportLogsRequest(body);
   } catch (error) {
     throw new DecodeError(`invalid protobuf ExportLogsServiceRequest: ${(error as Error).message}`);
   }

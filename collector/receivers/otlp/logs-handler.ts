@@ -63,7 +63,7 @@ export function otlpLogsHandler(deps: OtlpLogsDeps) {
         receivedAtNanos: nowNanos(),
         retention: deps.retention,
       });
-      if (events.length > 0) await deps.store.submit(deps.store.encode(events));
+      await deps.store.submit(events);
       deps.stats.recordAccepted('otlp', events.length, rejected.length);
       const response = rejected.length > 0
         ? { partialSuccess: { rejectedLogRecords: rejected.length, errorMessage: describeRejections(rejected) } }

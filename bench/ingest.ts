@@ -1,0 +1,230 @@
+/**
+ * npm run bench: starts the real sidecar (the CLI, in its own process) on 127.0.0.1,
+ * drives it with concurrent OTLP protobuf requests of 100 audit records for a fixed time,
+ * and prints records/s, ack latency p50/p99 and the sidecar's peak RSS, next to the
+ * ceiling measured in the same run: the same rows inserted straight into the same engine.
+ *
+ *   BENCH_SECONDS (60)  BENCH_CONCURRENCY (64)  BENCH_CEILING_SECONDS (15)  BENCH_NODE_ARGS
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { Pool } from 'undici';
+import { resolveConfig } from '../collector/config/load.js';
+import { silentLogger } from '../collector/log.js';
+import { closeClients, openClient } from '../collector/store/clickhouse-client.js';
+import { migrate } from '../collector/store/migrations.js';
+import { encodeRows, INSERT_COLUMNS, INSERT_FORMAT } from '../collector/store/row-encoding.js';
+import { decodeProtobuf } from '../collector/receivers/otlp/codec.js';
+import { normalizeExportRequest } from '../pipelines/otlp/request.js';
+import { projectRoot } from '../collector/paths.js';
+import type { AuditEvent } from '../schemas/audit-event.js';
+import { buildTemplate, stamp } from './workload.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const CEILING_SECONDS = Number(process.env.BENCH_CEILING_SECONDS ?? 15);
+const RECORDS_PER_REQUEST = 100;
+const BATCH_ROWS = 5000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.once('error', reject);
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+function configYaml(dataDir: string, port: number): string {
+  return `receivers:
+  otlp: { protocols: { http: { endpoint: 127.0.0.1:${port} } } }
+processors:
+  batch: { send_batch_size: ${BATCH_ROWS}, timeout: 200ms }
+exporters:
+  clickhouse: { endpoint: "embedded://${dataDir}", database: audit }
+service:
+  collector_id: bench
+  telemetry: { logs: { level: ${process.env.BENCH_LOG_LEVEL ?? "warn"} } }
+  pipelines:
+    logs/audit: { receivers: [otlp], processors: [batch], exporters: [clickhouse] }
+`;
+}
+
+async function waitHealthy(url: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`sidecar exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('sidecar did not become healthy');
+}
+
+async function driveLoad(url: string) {
+  const templates = Array.from({ length: 32 }, (_, i) => buildTemplate(RECORDS_PER_REQUEST, i));
+  const pool = new Pool(url, { connections: CONCURRENCY, pipelining: 1 });
+  const latencies: number[] = [];
+  const statuses = new Map<number, number>();
+  let sent = 0;
+  let acked = 0;
+  const deadline = performance.now() + SECONDS * 1000;
+  const startedAt = performance.now();
+  let lastReport = startedAt;
+  const worker = async (w: number) => {
+    const buffer = Buffer.alloc(Math.max(...templates.map((t) => t.body.length)));
+    while (performance.now() < deadline) {
+      const n = sent++;
+      const template = templates[n % templates.length]!;
+      const body = stamp(template, buffer.subarray(0, template.body.length), n);
+      const t0 = performance.now();
+      const response = await pool.request({
+        path: '/v1/logs',
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body,
+      });
+      await response.body.arrayBuffer();
+      statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
+      if (response.statusCode === 200) {
+        latencies.push(performance.now() - t0);
+        acked += template.records;
+      } else if (response.headers['retry-after']) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (w === 0 && performance.now() - lastReport > 10_000) {
+        lastReport = performance.now();
+        const s = (lastReport - startedAt) / 1000;
+        process.stderr.write(`  … ${s.toFixed(0)} s: ${acked} records acknowledged (${Math.round(acked / s)} /s)\n`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w)));
+  const elapsed = (performance.now() - startedAt) / 1000;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  return { acked, elapsed, latencies, statuses, templates };
+}
+
+async function storedRows(dataDir: string): Promise<{ rows: number; batches: number }> {
+  const config = resolveConfig(
+    { exporters: { clickhouse: { endpoint: `embedded://${dataDir}` } }, service: { pipelines: { p: { receivers: ['otlp'], exporters: ['clickhouse'] } } }, receivers: { otlp: {} } },
+    {},
+  );
+  const client = openClient(config.store, 'bench');
+  try {
+    const result = await client.query({
+      query: "SELECT toString(count()) AS rows, toString(uniqExact(_part)) AS parts FROM audit.events WHERE collector_id = 'bench'",
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ rows: string; parts: string }>();
+    return { rows: Number(row?.rows ?? 0), batches: Number(row?.parts ?? 0) };
+  } finally {
+    await closeClients([client], config.store.endpoint);
+  }
+}
+
+/** The same rows, already normalized and serialized, inserted in batches straight into chDB. */
+async function measureCeiling(templates: ReturnType<typeof buildTemplate>[]): Promise<number> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'audit-bench-ceiling-'));
+  const config = resolveConfig(
+    { exporters: { clickhouse: { endpoint: `embedded://${dataDir}` } }, service: { pipelines: { p: { receivers: ['otlp'], exporters: ['clickhouse'] } } }, receivers: { otlp: {} } },
+    {},
+  );
+  const events: AuditEvent[] = [];
+  for (const t of templates) {
+    const normalized = normalizeExportRequest(decodeProtobuf(t.body), {
+      tenantOverride: undefined,
+      receivedAtNanos: `${Date.now()}000000`,
+      retention: { defaultDays: 90, tenants: {} },
+    });
+    events.push(...normalized.events);
+  }
+  const client = openClient(config.store, 'bench-ceiling');
+  try {
+    await migrate(client, config.store, silentLogger);
+    const insertSql = `INSERT INTO audit.events (${INSERT_COLUMNS.join(', ')}) FORMAT ${INSERT_FORMAT}`;
+    const payload = encodeRows(Array.from({ length: BATCH_ROWS }, (_, i) => events[i % events.length]!), 1, 'ceiling').buffer;
+    let inserted = 0;
+    const started = performance.now();
+    while (performance.now() - started < CEILING_SECONDS * 1000) {
+      const result = await client.exec({
+        query: insertSql,
+        values: Readable.from([payload], { objectMode: false }),
+        clickhouse_settings: { input_format_parallel_parsing: 0 },
+      });
+      result.stream.resume();
+      inserted += BATCH_ROWS;
+    }
+    return inserted / ((performance.now() - started) / 1000);
+  } finally {
+    await closeClients([client], config.store.endpoint);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'audit-bench-'));
+  const port = await freePort();
+  const configFile = join(dataDir, 'bench-config.yaml');
+  writeFileSync(configFile, configYaml(join(dataDir, 'data'), port));
+  const url = `http://127.0.0.1:${port}`;
+  // BENCH_NODE_ARGS="--cpu-prof" profiles the sidecar under load.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(projectRoot(), 'dist/collector/cli/main.js'), 'start', '--config', configFile], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  try {
+    await waitHealthy(url, child);
+    process.stderr.write(`ingest: ${SECONDS} s, ${CONCURRENCY} concurrent requests of ${RECORDS_PER_REQUEST} records\n`);
+    const load = await driveLoad(url);
+    const rss = peakRssMiB(child.pid!);
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    const stored = await storedRows(join(dataDir, 'data'));
+    process.stderr.write(`ceiling: ${CEILING_SECONDS} s of ${BATCH_ROWS}-row inserts of the same rows into a fresh embedded store\n`);
+    const ceiling = await measureCeiling(load.templates);
+    const rate = load.acked / load.elapsed;
+    const lines = [
+      '',
+      'audit-sidecar ingest benchmark (OTLP/HTTP protobuf over 127.0.0.1, embedded chDB)',
+      `  records acknowledged   ${load.acked} in ${load.elapsed.toFixed(1)} s`,
+      `  throughput             ${Math.round(rate)} records/s`,
+      `  ack latency            p50 ${percentile(load.latencies, 50).toFixed(1)} ms, p99 ${percentile(load.latencies, 99).toFixed(1)} ms`,
+      `  sidecar peak RSS       ${rss.toFixed(0)} MiB`,
+      `  responses              ${[...load.statuses].map(([s, n]) => `${s}: ${n}`).join(', ')}`,
+      `  rows stored            ${stored.rows} (${stored.rows === load.acked ? 'equal to' : 'DIFFERENT FROM'} records acknowledged)`,
+      `  ceiling (raw inserts)  ${Math.round(ceiling)} rows/s`,
+      `  sidecar / ceiling      ${(rate / ceiling).toFixed(2)}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    if (stored.rows !== load.acked) process.exitCode = 1;
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});
