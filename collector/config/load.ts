@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { configSchema, type RawConfig } from './schema.js';
+import { configSchema, crossReferenceProblems, type RawConfig } from './schema.js';
 import { substituteEnv, type Environment } from './env-substitution.js';
 
 export class ConfigError extends Error {
@@ -65,13 +65,12 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 
 /** Validates an already-parsed document; exported for tests and for embedding. */
 export function resolveConfig(document: unknown, env: Environment, source = 'config'): SidecarConfig {
-  const parsed = configSchema.safeParse(substituteEnv(document ?? {}, env));
-  if (!parsed.success) {
-    throw new ConfigError(
-      source,
-      parsed.error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`),
-    );
-  }
+  const substituted = substituteEnv(document ?? {}, env);
+  const parsed = configSchema.safeParse(substituted);
+  const problems = [...(parsed.success ? [] : parsed.error.issues), ...crossReferenceProblems(substituted)].map(
+    (issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`,
+  );
+  if (!parsed.success || problems.length > 0) throw new ConfigError(source, problems);
   return toSidecarConfig(parsed.data);
 }
 

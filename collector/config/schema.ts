@@ -153,46 +153,57 @@ export const configSchema = z
         })
         .default({ logs: { level: 'info' } }),
     }),
-  })
-  .superRefine((config, ctx) => {
-    const unsupported = (kind: string, key: string, why: string) =>
-      ctx.addIssue({ code: 'custom', path: [kind, key], message: why });
-    for (const key of Object.keys(config.receivers)) {
-      if (key !== 'otlp') unsupported('receivers', key, 'unknown receiver (available: otlp)');
-    }
-    for (const key of Object.keys(config.processors)) {
-      if (key !== 'normalize' && key !== 'batch') unsupported('processors', key, 'unknown processor (available: normalize, batch)');
-    }
-    for (const key of Object.keys(config.exporters)) {
-      if (key === 'clickhouse') continue;
-      unsupported('exporters', key, key.startsWith('otlphttp')
-        ? 're-export to OTLP receivers is not available in this version; remove this exporter'
-        : 'unknown exporter (available: clickhouse)');
-    }
-    for (const key of Object.keys(config.extensions)) {
-      if (key !== 'api') unsupported('extensions', key, 'unknown extension (available: api)');
-    }
-    for (const [name, p] of Object.entries(config.service.pipelines)) {
-      const check = (kind: 'receivers' | 'processors' | 'exporters', defined: object) =>
-        p[kind].forEach((id, i) => {
-          if (!(id in defined)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['service', 'pipelines', name, kind, i],
-              message: `"${id}" is not defined under ${kind}`,
-            });
-          }
-        });
-      check('receivers', config.receivers);
-      check('processors', config.processors);
-      check('exporters', config.exporters);
-      if (!p.exporters.includes('clickhouse')) {
-        ctx.addIssue({ code: 'custom', path: ['service', 'pipelines', name, 'exporters'], message: 'must include clickhouse: events are acknowledged only once stored' });
-      }
-    }
-    if (Object.keys(config.service.pipelines).length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['service', 'pipelines'], message: 'define at least one pipeline' });
-    }
   });
+
+const KNOWN = {
+  receivers: ['otlp'],
+  processors: ['normalize', 'batch'],
+  exporters: ['clickhouse'],
+  extensions: ['api'],
+} as const;
+
+export interface Problem {
+  path: Array<string | number>;
+  message: string;
+}
+
+const asRecord = (value: unknown): Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+
+/**
+ * Checks that span sections: unknown component ids, and pipelines naming components that
+ * are not defined. Runs on the raw document so its problems are reported together with
+ * the schema's, even when the schema check fails.
+ */
+export function crossReferenceProblems(document: unknown): Problem[] {
+  const problems: Problem[] = [];
+  const root = asRecord(document);
+  for (const kind of Object.keys(KNOWN) as Array<keyof typeof KNOWN>) {
+    for (const key of Object.keys(asRecord(root[kind]))) {
+      if ((KNOWN[kind] as readonly string[]).includes(key)) continue;
+      const message = kind === 'exporters' && key.startsWith('otlphttp')
+        ? 're-export to OTLP receivers is not available in this version; remove this exporter'
+        : `unknown ${kind.slice(0, -1)} (available: ${KNOWN[kind].join(', ')})`;
+      problems.push({ path: [kind, key], message });
+    }
+  }
+  const pipelines = asRecord(asRecord(root.service).pipelines);
+  if (Object.keys(pipelines).length === 0) problems.push({ path: ['service', 'pipelines'], message: 'define at least one pipeline' });
+  for (const [name, value] of Object.entries(pipelines)) {
+    const p = asRecord(value);
+    for (const kind of ['receivers', 'processors', 'exporters'] as const) {
+      const ids = Array.isArray(p[kind]) ? (p[kind] as unknown[]) : [];
+      ids.forEach((id, i) => {
+        if (typeof id === 'string' && !(id in asRecord(root[kind]))) {
+          problems.push({ path: ['service', 'pipelines', name, kind, i], message: `"${id}" is not defined under ${kind}` });
+        }
+      });
+    }
+    if (Array.isArray(p.exporters) && !p.exporters.includes('clickhouse')) {
+      problems.push({ path: ['service', 'pipelines', name, 'exporters'], message: 'must include clickhouse: events are acknowledged only once stored' });
+    }
+  }
+  return problems;
+}
 
 export type RawConfig = z.output<typeof configSchema>;

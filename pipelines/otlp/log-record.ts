@@ -51,7 +51,6 @@ const slotOf = (key: MappedKey): number => SLOT.get(key)!;
 
 /** Of each pair only the first present attribute fills the column; the other stays an attribute. */
 const ALTERNATIVES: ReadonlyArray<readonly [MappedKey, MappedKey]> = [
-  ['event.name', 'audit.event_type'],
   ['user.name', 'user.full_name'],
   ['client.address', 'source.address'],
 ];
@@ -135,6 +134,8 @@ const SEVERITY_NAMES = [
 ];
 
 const MS_PER_DAY = 86_400_000;
+/** The TTL expression converts occurred_at to DateTime, whose range ends in 2106. */
+const LAST_STORABLE_MS = 4_294_967_295_000;
 const nanosToMs = (nanos: string): number => (nanos.length > 6 ? Number(nanos.slice(0, -6)) : 0);
 
 /**
@@ -142,6 +143,9 @@ const nanosToMs = (nanos: string): number => (nanos.length > 6 ? Number(nanos.sl
  * for a record that would silently not be stored.
  */
 function assertWithinRetention(occurredAt: string, days: number, receivedAt: string): void {
+  if (nanosToMs(occurredAt) > LAST_STORABLE_MS) {
+    throw new InvalidValueError('timestamp is after 2106-02-07, beyond what retention (DateTime) can express');
+  }
   if (nanosToMs(occurredAt) + days * MS_PER_DAY <= nanosToMs(receivedAt)) {
     throw new InvalidValueError(`record occurred more than ${days} days ago, past its tenant's retention; not stored`);
   }
@@ -161,7 +165,9 @@ export function normalizeLogRecord(rec: LogRecord, resource: ResourceContext, ct
 function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestContext): AuditEvent {
   const mapped: Array<AnyValue | undefined> = new Array(MAPPED_KEYS.length);
   const attributes: Record<string, string> = {};
-  for (const kv of (rec.attributes ?? []) as KeyValue[]) {
+  const recordAttributes = rec.attributes ?? [];
+  if (!Array.isArray(recordAttributes)) throw new InvalidValueError('attributes must be an array');
+  for (const kv of recordAttributes as KeyValue[]) {
     const key = kv.key ?? '';
     const slot = SLOT.get(key);
     if (slot !== undefined && kv.value != null) mapped[slot] = kv.value;
@@ -181,7 +187,12 @@ function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestCont
   const spanId = idToHex(rec.spanId, 8, 'spanId');
   const severityNumber = severityNumberOf(rec.severityNumber);
 
-  const eventType = rec.eventName || text('event.name') || text('audit.event_type');
+  // event_name, else event.name, else audit.event_type; the ones not used stay attributes.
+  const eventTypeSources = [rec.eventName ?? '', text('event.name'), text('audit.event_type')];
+  const eventTypeFrom = eventTypeSources.findIndex((v) => v !== '');
+  const eventType = eventTypeFrom >= 0 ? eventTypeSources[eventTypeFrom]! : '';
+  if (eventTypeFrom !== 1 && value('event.name') !== undefined) setOwn(attributes, 'event.name', text('event.name'));
+  if (eventTypeFrom !== 2 && value('audit.event_type') !== undefined) setOwn(attributes, 'audit.event_type', text('audit.event_type'));
   const actorId = text('user.id');
   const actorName = text('user.name') || text('user.full_name');
   const actorEmail = text('user.email');

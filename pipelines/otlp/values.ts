@@ -10,8 +10,11 @@ type AnyValueKind = 'stringValue' | 'boolValue' | 'intValue' | 'doubleValue' | '
 
 /** Which member of the AnyValue oneof is set (protobufjs exposes it as `value`). */
 export function anyValueKind(v: AnyValue): AnyValueKind | undefined {
-  const oneof = (v as { value?: unknown }).value;
-  if (typeof oneof === 'string') return oneof as AnyValueKind;
+  // protobufjs messages expose the set member as a `value` getter (undefined when none is set).
+  if ('value' in v) {
+    const oneof = (v as { value?: unknown }).value;
+    return typeof oneof === 'string' ? (oneof as AnyValueKind) : undefined;
+  }
   if (v.stringValue != null) return 'stringValue';
   if (v.intValue != null) return 'intValue';
   if (v.boolValue != null) return 'boolValue';

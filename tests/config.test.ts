@@ -1,0 +1,121 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile, resolveConfig } from '../collector/config/load.js';
+import { substituteEnv, substituteString } from '../collector/config/env-substitution.js';
+import { parseDurationMs, parseSizeBytes } from '../collector/config/units.js';
+import { projectRoot } from '../collector/paths.js';
+
+const minimal = (extra: Record<string, unknown> = {}) => ({
+  receivers: { otlp: {} },
+  exporters: { clickhouse: {} },
+  service: { pipelines: { 'logs/audit': { receivers: ['otlp'], exporters: ['clickhouse'] } } },
+  ...extra,
+});
+
+function problemsOf(document: unknown, env: Record<string, string> = {}): string[] {
+  try {
+    resolveConfig(document, env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('env substitution', () => {
+  it('replaces ${env:NAME} and ${env:NAME:-default}, and $$ with $', () => {
+    const env = { TOKEN: 'abc', EMPTY: '' };
+    expect(substituteString('Bearer ${env:TOKEN}', env)).toBe('Bearer abc');
+    expect(substituteString('${env:MISSING:-fallback}', env)).toBe('fallback');
+    expect(substituteString('${env:EMPTY:-fallback}', env)).toBe('fallback');
+    expect(substituteString('${env:MISSING}', env)).toBe('');
+    expect(substituteString('cost $$5 ${env:TOKEN}', env)).toBe('cost $5 abc');
+  });
+
+  it('substitutes inside nested values without changing the structure', () => {
+    const out = substituteEnv({ a: ['${env:X}', { b: '${env:X}: not: yaml' }], n: 5 }, { X: 'x\nkey: injected' });
+    expect(out).toEqual({ a: ['x\nkey: injected', { b: 'x\nkey: injected: not: yaml' }], n: 5 });
+  });
+});
+
+describe('units', () => {
+  it('parses durations and sizes', () => {
+    expect(parseDurationMs('200ms')).toBe(200);
+    expect(parseDurationMs('1.5s')).toBe(1500);
+    expect(parseDurationMs('2m')).toBe(120_000);
+    expect(parseDurationMs('soon')).toBeUndefined();
+    expect(parseSizeBytes('64MiB')).toBe(64 * 1024 * 1024);
+    expect(parseSizeBytes('10MB')).toBe(10_000_000);
+    expect(parseSizeBytes(1024)).toBe(1024);
+    expect(parseSizeBytes('lots')).toBeUndefined();
+  });
+});
+
+describe('config validation', () => {
+  it('fills defaults from a minimal document', () => {
+    const config = resolveConfig(minimal(), {});
+    expect(config.ingest).toMatchObject({ host: '127.0.0.1', port: 4318, maxBodyBytes: 64 * 1024 * 1024, maxDecompressedBytes: 64 * 1024 * 1024 });
+    expect(config.batch).toEqual({ maxRows: 5000, maxAgeMs: 200, maxPendingRows: 200_000 });
+    expect(config.store).toMatchObject({ endpoint: 'embedded://./data', database: 'audit', retention: { defaultDays: 90, tenants: {} } });
+    expect(config.collectorId).toBe('local');
+  });
+
+  it('substitutes env values, including numbers', () => {
+    const config = resolveConfig(
+      minimal({
+        processors: { batch: { send_batch_size: '${env:BATCH}', timeout: '${env:AGE:-50ms}' } },
+        service: { collector_id: '${env:HOSTNAME:-local}', pipelines: { p: { receivers: ['otlp'], exporters: ['clickhouse'] } } },
+      }),
+      { BATCH: '250', HOSTNAME: 'pod-7' },
+    );
+    expect(config.batch.maxRows).toBe(250);
+    expect(config.batch.maxAgeMs).toBe(50);
+    expect(config.collectorId).toBe('pod-7');
+  });
+
+  it('reports every problem, each with its key path', () => {
+    const problems = problemsOf({
+      receivers: { otlp: { protocols: { http: { endpoint: 'nowhere', max_request_body_size: 'huge' } } }, kafka: {} },
+      processors: { batch: { send_batch_size: 0, timeout: 'later' } },
+      exporters: { clickhouse: { database: 'bad-name', retention: { default_days: 0 } } },
+      auth: { tokens: [{ token: 'short', scopes: ['ingest'] }] },
+      service: { pipelines: { p: { receivers: ['otlp', 'missing'], exporters: ['clickhouse'] } } },
+    });
+    const text = problems.join('\n');
+    expect(text).toContain('receivers.otlp.protocols.http.endpoint: expected host:port');
+    expect(text).toContain('receivers.otlp.protocols.http.max_request_body_size: expected a size');
+    expect(text).toContain('processors.batch.send_batch_size: expected a whole number');
+    expect(text).toContain('processors.batch.timeout: expected a duration');
+    expect(text).toContain('exporters.clickhouse.database: expected a ClickHouse identifier');
+    expect(text).toContain('exporters.clickhouse.retention.default_days');
+    expect(text).toContain('auth.tokens[0].token: tokens must be at least 16 characters');
+    expect(text).toContain('receivers.kafka: unknown receiver');
+    expect(text).toContain('service.pipelines.p.receivers[1]: "missing" is not defined under receivers');
+    expect(problems.length).toBeGreaterThanOrEqual(9);
+  });
+
+  it('refuses exporters that do not exist yet rather than silently dropping events', () => {
+    const problems = problemsOf(minimal({ exporters: { clickhouse: {}, 'otlphttp/siem': { endpoint: 'https://siem' } } }));
+    expect(problems.join('\n')).toContain('exporters.otlphttp/siem: re-export to OTLP receivers is not available');
+  });
+
+  it('requires the clickhouse exporter in every pipeline', () => {
+    const problems = problemsOf({ receivers: { otlp: {} }, exporters: { clickhouse: {} }, service: { pipelines: { p: { receivers: ['otlp'], exporters: [] } } } });
+    expect(problems.join('\n')).toContain('service.pipelines.p.exporters');
+  });
+
+  it('loads the shipped otel-config.yaml as is', async () => {
+    const config = await loadConfigFile(join(projectRoot(), 'otel-config.yaml'), {});
+    expect(config.ingest.port).toBe(4318);
+    expect(config.store.endpoint).toBe('embedded://./data');
+  });
+
+  it('names the file and the YAML error for a broken file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'receivers:\n  otlp: [unclosed\n');
+    await expect(loadConfigFile(file, {})).rejects.toThrow(/invalid configuration in .*bad\.yaml:\n  - YAML:/);
+  });
+});
