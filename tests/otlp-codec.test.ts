@@ -67,8 +67,16 @@ describe('protobuf decoding', () => {
     });
     const record = decodeProtobuf(bytes).resourceLogs![0]!.scopeLogs![0]!.logRecords![0]!;
     expect(record.timeUnixNano).toBe('18446744073709551615');
-    const { events } = normalizeExportRequest(decodeProtobuf(bytes), { ...ctx, receivedAtNanos: '1795000000000000000' });
-    expect(events[0]!.attributes).toEqual({ max: '9223372036854775807', min: '-9223372036854775808' });
+    const { events, rejected } = normalizeExportRequest(decodeProtobuf(bytes), ctx);
+    expect(rejected[0]!.error).toContain('after 2106');
+    const withTime = encodeProtobuf({
+      resourceLogs: [{ scopeLogs: [{ logRecords: [{ eventName: 'x', timeUnixNano: '1794999999999999999', attributes: [
+        { key: 'max', value: { intValue: '9223372036854775807' } },
+        { key: 'min', value: { intValue: '-9223372036854775808' } },
+      ] }] }] }],
+    });
+    expect(events).toEqual([]);
+    expect(normalizeExportRequest(decodeProtobuf(withTime), ctx).events[0]!.attributes).toEqual({ max: '9223372036854775807', min: '-9223372036854775808' });
   });
 
   it('skips unknown fields', () => {

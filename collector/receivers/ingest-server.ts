@@ -70,8 +70,11 @@ export async function startIngestServer(deps: IngestServerDeps): Promise<IngestS
         // Requests in flight are answered (their rows committed) before close resolves;
         // a client that holds a connection open longer than the grace period is cut off.
         const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        // Keep-alive connections turn idle as their last response goes out; close them then.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         server.close(() => {
           clearTimeout(force);
+          clearInterval(sweep);
           resolve();
         });
         server.closeIdleConnections();
