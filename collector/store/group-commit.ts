@@ -46,7 +46,12 @@ export class GroupCommit<T extends RowBatch> {
   private closing = false;
   readonly stats: GroupCommitStats = { batches: 0, rows: 0, failedBatches: 0 };
 
-  constructor(private readonly options: GroupCommitOptions<T>) {}
+  /** Rows that make a batch worth committing when no insert is running. */
+  private readonly idleCommitRows: number;
+
+  constructor(private readonly options: GroupCommitOptions<T>) {
+    this.idleCommitRows = Math.max(1, Math.ceil(options.maxRows / 10));
+  }
 
   /** Rows accepted and not yet committed. */
   get pendingRows(): number {
@@ -83,7 +88,13 @@ export class GroupCommit<T extends RowBatch> {
   private schedule(): void {
     if (this.inFlight) return; // the running insert reschedules when it ends
     const oldestAt = this.waiting[0]?.at ?? Date.now();
-    if (this.waitingRows >= this.options.maxRows || Date.now() - oldestAt >= this.options.maxAgeMs) {
+    // The engine is idle here. A full batch, or one that has waited long enough, goes now;
+    // so does a tenth of a batch, since waiting longer would only add latency once
+    // clients are waiting on the previous commit (inserts are serial).
+    if (
+      this.waitingRows >= this.idleCommitRows ||
+      Date.now() - oldestAt >= this.options.maxAgeMs
+    ) {
       this.startCommit();
       return;
     }
