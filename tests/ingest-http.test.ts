@@ -27,7 +27,7 @@ afterAll(async () => {
   await sidecar?.stop();
 });
 
-function post(body: BodyInit, headers: Record<string, string>, extra: RequestInit = {}) {
+function post(body: RequestInit['body'], headers: Record<string, string>, extra: RequestInit = {}) {
   return fetch(url, { method: 'POST', body, headers, ...extra });
 }
 
@@ -56,9 +56,9 @@ describe('accepted requests', () => {
     const response = await post(JSON.stringify(request), JSON_TYPE);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json');
-    const body = await response.json();
+    const body = (await response.json()) as { partialSuccess: { rejectedLogRecords: string; errorMessage: string } };
     expect(body.partialSuccess.rejectedLogRecords).toBe('1');
-    expect(body.partialSuccess.errorMessage).toContain('record 1: record has no event type');
+    expect(body.partialSuccess.errorMessage).toContain('record 1: record has no recognisable event type');
     expect(await countRows(sidecar, "event_type = 'b.ok'")).toBe(2);
   });
 

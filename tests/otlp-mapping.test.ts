@@ -171,7 +171,7 @@ describe('OTLP LogRecord -> audit event', () => {
   });
 
   it.each([
-    [record({}, { eventName: '' }), 'no event type'],
+    [record({}, { eventName: '' }), 'no recognisable event type (event_name, event.name or audit.event_type) and no actor'],
     [record({ 'audit.changes': 'not json' }), 'audit.changes must be a JSON object'],
     [record({ 'audit.metadata': '[1,2]' }), 'audit.metadata must be a JSON object'],
     [record({}, { traceId: 'xyz' }), 'traceId must be 32 hex characters'],
@@ -206,6 +206,6 @@ describe('a whole request', () => {
     const { events, rejected } = normalizeExportRequest(request, ctx);
     expect(events).toHaveLength(3);
     expect(rejected.map((r) => r.index)).toEqual([1, 3]);
-    expect(describeRejections(rejected)).toMatch(/^2 log record\(s\) rejected: record 1: record has no event type/);
+    expect(describeRejections(rejected)).toMatch(/^2 log record\(s\) rejected: record 1: record has no recognisable event type/);
   });
 });

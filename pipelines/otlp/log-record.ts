@@ -6,7 +6,8 @@ import type { AuditEvent } from '../../schemas/audit-event.js';
 import type { AnyValue, KeyValue, LogRecord, ResourceLogs } from '../../schemas/otlp.js';
 import { deriveAction, deriveActorType, deriveOutcome, normalizeMethod } from '../normalize/derive.js';
 import { contentHashId } from '../normalize/event-id.js';
-import { retentionDays, type RetentionPolicy } from '../normalize/retention.js';
+import { retentionDays } from '../normalize/retention.js';
+import { assertIdentifiable, assertStorableTime, type IngestContext } from '../normalize/event.js';
 import {
   anyValueJsonText,
   anyValueKind,
@@ -19,13 +20,7 @@ import {
   setOwn,
 } from './values.js';
 
-export interface IngestContext {
-  /** The tenant of the token that sent the request; it overrides whatever the data says. */
-  tenantOverride: string | undefined;
-  /** When the sidecar accepted the request, in nanoseconds since the epoch. */
-  receivedAtNanos: string;
-  retention: RetentionPolicy;
-}
+export type { IngestContext };
 
 export interface ResourceContext {
   attributes: Record<string, string>;
@@ -54,6 +49,8 @@ const ALTERNATIVES: ReadonlyArray<readonly [MappedKey, MappedKey]> = [
   ['user.name', 'user.full_name'],
   ['client.address', 'source.address'],
 ];
+
+const OTLP_FIELDS = { eventType: 'event_name, event.name or audit.event_type', actor: 'user.id, user.name or user.email' };
 
 export function resourceContext(resourceLogs: ResourceLogs): ResourceContext {
   const attributes: Record<string, string> = {};
@@ -133,24 +130,6 @@ const SEVERITY_NAMES = [
   ),
 ];
 
-const MS_PER_DAY = 86_400_000;
-/** The TTL expression converts occurred_at to DateTime, whose range ends in 2106. */
-const LAST_STORABLE_MS = 4_294_967_295_000;
-const nanosToMs = (nanos: string): number => (nanos.length > 6 ? Number(nanos.slice(0, -6)) : 0);
-
-/**
- * ClickHouse drops a row already past its TTL at insert. Say so instead of answering 200
- * for a record that would silently not be stored.
- */
-function assertWithinRetention(occurredAt: string, days: number, receivedAt: string): void {
-  if (nanosToMs(occurredAt) > LAST_STORABLE_MS) {
-    throw new InvalidValueError('timestamp is after 2106-02-07, beyond what retention (DateTime) can express');
-  }
-  if (nanosToMs(occurredAt) + days * MS_PER_DAY <= nanosToMs(receivedAt)) {
-    throw new InvalidValueError(`record occurred more than ${days} days ago, past its tenant's retention; not stored`);
-  }
-}
-
 export function normalizeLogRecord(rec: LogRecord, resource: ResourceContext, ctx: IngestContext): NormalizeResult {
   try {
     return { ok: true, event: toAuditEvent(rec, resource, ctx) };
@@ -196,11 +175,7 @@ function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestCont
   const actorId = text('user.id');
   const actorName = text('user.name') || text('user.full_name');
   const actorEmail = text('user.email');
-  if (eventType === '' && actorId === '' && actorName === '' && actorEmail === '') {
-    throw new InvalidValueError(
-      'record has no event type (event_name, event.name or audit.event_type) and no actor (user.id, user.name or user.email)',
-    );
-  }
+  assertIdentifiable(eventType, actorId, actorName, actorEmail, OTLP_FIELDS);
 
   let message = '';
   let bodyFields: Record<string, unknown> | undefined;
@@ -219,7 +194,7 @@ function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestCont
   const tenant = ctx.tenantOverride ?? (text('audit.tenant.id') || resource.tenant || 'default');
   const occurredAt = time ?? observed ?? ctx.receivedAtNanos;
   const retention = retentionDays(tenant, ctx.retention);
-  assertWithinRetention(occurredAt, retention, ctx.receivedAtNanos);
+  assertStorableTime(occurredAt, retention, ctx.receivedAtNanos);
   const requestMethod = normalizeMethod(text('http.request.method'));
   const raw = rawRecordJson(rec, time, observed, traceId, spanId);
 
