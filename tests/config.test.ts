@@ -106,6 +106,29 @@ describe('config validation', () => {
     expect(problems.join('\n')).toContain('service.pipelines.p.exporters');
   });
 
+  it('validates JSON profiles defined in config', () => {
+    const problems = problemsOf(
+      minimal({
+        receivers: { otlp: {}, audit_json: { profiles: { vendor: { event_type: '$.kind', actor: '$.who', message: 'kind' }, canonical: {} } } },
+      }),
+    ).join('\n');
+    expect(problems).toContain('receivers.audit_json.profiles.vendor.actor: not a column a profile can map');
+    expect(problems).toContain('receivers.audit_json.profiles.vendor.message: invalid JSON path: a JSON path starts with $');
+    expect(problems).toContain('receivers.audit_json.profiles.canonical: "canonical" is a built-in profile');
+  });
+
+  it('runs a receiver only when a pipeline uses it', () => {
+    expect(resolveConfig(minimal({ receivers: { otlp: {}, audit_json: {} } }), {}).auditJson).toBeUndefined();
+    const config = resolveConfig(
+      minimal({
+        receivers: { otlp: {}, audit_json: {} },
+        service: { pipelines: { p: { receivers: ['otlp', 'audit_json'], exporters: ['clickhouse'] } } },
+      }),
+      {},
+    );
+    expect(config.auditJson).toMatchObject({ maxRecordsPerRequest: 10_000, maxDepth: 32, maxStringLength: 65_536 });
+  });
+
   it('loads the shipped otel-config.yaml as is', async () => {
     const config = await loadConfigFile(join(projectRoot(), 'otel-config.yaml'), {});
     expect(config.ingest.port).toBe(4318);

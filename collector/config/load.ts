@@ -48,6 +48,10 @@ export interface SidecarConfig {
     maxRecordsPerRequest: number;
     requestTimeoutMs: number;
   };
+  /** Plain JSON audit events on /v1/audit; undefined when the receiver is not configured. */
+  auditJson:
+    | { profiles: Readonly<Record<string, Readonly<Record<string, string>>>>; maxRecordsPerRequest: number; maxDepth: number; maxStringLength: number }
+    | undefined;
   batch: { maxRows: number; maxAgeMs: number; maxPendingRows: number };
   store: StoreConfig;
   tokens: TokenConfig[];
@@ -102,6 +106,13 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
       maxRecordsPerRequest: http?.max_records_per_request ?? 100_000,
       requestTimeoutMs: http?.request_timeout ?? 30_000,
     },
+    // Like a collector, a receiver runs only when a pipeline uses it.
+    auditJson: (raw.receivers.audit_json && Object.values(raw.service.pipelines).some((p) => p.receivers.includes('audit_json')) && {
+      profiles: raw.receivers.audit_json.profiles,
+      maxRecordsPerRequest: raw.receivers.audit_json.max_records_per_request,
+      maxDepth: raw.receivers.audit_json.max_depth,
+      maxStringLength: raw.receivers.audit_json.max_string_length,
+    }) || undefined,
     batch: { maxRows: batch.send_batch_size, maxAgeMs: batch.timeout, maxPendingRows: batch.max_pending_records },
     store: {
       endpoint: clickhouse.endpoint,

@@ -4,6 +4,10 @@
  */
 import { z } from 'zod';
 import { parseDurationMs, parseSizeBytes } from './units.js';
+import { isProfileColumn, MAPPABLE_COLUMNS } from '../../pipelines/json/configured.js';
+import { parseJsonPath } from '../../pipelines/json/json-path.js';
+
+const BUILT_IN_PROFILES = ['canonical', 'betterstack', 'retraced', 'cloudevents'];
 
 const MiB = 1024 * 1024;
 
@@ -77,6 +81,37 @@ const otlpReceiver = z.strictObject({
   protocols: z.strictObject({ http: httpReceiver.default(httpReceiver.parse({})) }).default({ http: httpReceiver.parse({}) }),
 });
 
+const auditJsonReceiver = z
+  .strictObject({
+    /** Profiles of your own: name -> { column: "$.json.path" }. */
+    profiles: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'profile names are lowercase letters, digits, _ and -'), z.record(z.string(), z.string())).default({}),
+    /** Records in one request (an array or NDJSON lines). */
+    max_records_per_request: count(10_000),
+    /** Deepest nesting of objects and arrays in one record. */
+    max_depth: count(32, 10_000),
+    /** Longest string (value or key) in one record. */
+    max_string_length: count(65_536),
+  })
+  .superRefine((receiver, ctx) => {
+    for (const [name, mapping] of Object.entries(receiver.profiles)) {
+      if (BUILT_IN_PROFILES.includes(name)) {
+        ctx.addIssue({ code: 'custom', path: ['profiles', name], message: `"${name}" is a built-in profile; choose another name` });
+      }
+      for (const [column, path] of Object.entries(mapping)) {
+        if (!isProfileColumn(column)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['profiles', name, column],
+            message: `not a column a profile can map (${[...Object.keys(MAPPABLE_COLUMNS), 'occurred_at', 'changes', 'metadata'].join(', ')})`,
+          });
+          continue;
+        }
+        const parsed = parseJsonPath(path);
+        if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', path: ['profiles', name, column], message: `invalid JSON path: ${parsed}` });
+      }
+    }
+  });
+
 const batchProcessor = z.strictObject({
   /** Rows that trigger a commit. */
   send_batch_size: count(5000, 1_000_000),
@@ -126,6 +161,7 @@ export const configSchema = z
     receivers: z
       .object({
         otlp: otlpReceiver.optional(),
+        audit_json: auditJsonReceiver.optional(),
       })
       .catchall(z.unknown()),
     processors: z
@@ -156,7 +192,7 @@ export const configSchema = z
   });
 
 const KNOWN = {
-  receivers: ['otlp'],
+  receivers: ['otlp', 'audit_json'],
   processors: ['normalize', 'batch'],
   exporters: ['clickhouse'],
   extensions: ['api'],

@@ -12,6 +12,8 @@ import type { EventStore } from '../store/event-store.js';
 import type { Logger } from '../log.js';
 import { IngestStats } from './ingest-stats.js';
 import { otlpLogsHandler } from './otlp/logs-handler.js';
+import { auditJsonHandler } from './audit-json/handler.js';
+import { ProfileRegistry } from '../../pipelines/json/registry.js';
 
 const CLOSE_GRACE_MS = 10_000;
 
@@ -42,6 +44,20 @@ export function createIngestApp(deps: IngestServerDeps, stats: IngestStats) {
       log: deps.log,
     }),
   );
+  const auditJson = deps.config.auditJson;
+  if (auditJson) {
+    const handler = auditJsonHandler({
+      store: deps.store,
+      auth: deps.auth,
+      profiles: new ProfileRegistry(auditJson.profiles),
+      limits: { ...deps.config.ingest, ...auditJson },
+      retention: deps.config.store.retention,
+      stats,
+      log: deps.log,
+    });
+    app.post('/v1/audit', handler);
+    app.post('/v1/audit/:profile', handler);
+  }
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
     deps.log.error('unhandled error', { path: c.req.path, error: error.message });

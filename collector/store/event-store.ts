@@ -13,7 +13,10 @@ import { closeClients, openClient } from './clickhouse-client.js';
 import { GroupCommit } from './group-commit.js';
 import { IngestSequence } from './ingest-sequence.js';
 import { migrate } from './migrations.js';
-import { encodeRows, INSERT_COLUMNS, INSERT_FORMAT, tsvString, type EncodedRows } from './row-encoding.js';
+import { duplicateKey, encodeRows, INSERT_COLUMNS, INSERT_FORMAT, keepRows, tsvString, type EncodedRows } from './row-encoding.js';
+
+/** An event whose source gave no time carries the receive time as occurred_at. */
+const lacksSourceTime = (event: AuditEvent): boolean => event.occurred_at === event.received_at;
 
 export interface EventStoreOptions {
   collectorId: string;
@@ -72,8 +75,46 @@ export class EventStore {
   submit(events: ReadonlyArray<AuditEvent>): Promise<void> {
     if (events.length === 0) return Promise.resolve();
     if (!this.groupCommit.hasRoomFor(events.length)) return Promise.reject(new StoreBusyError(this.pendingRows));
-    const rows = encodeRows(events, this.sequence.take(events.length), this.collectorIdField);
+    const rows = encodeRows(events, this.sequence.take(events.length), this.collectorIdField, lacksSourceTime);
     return this.groupCommit.submit(rows);
+  }
+
+  /**
+   * Drops rows already stored, or earlier in this commit, among those the sort key cannot
+   * deduplicate: an event whose source gave no time gets the receive time, so a resent copy
+   * differs in occurred_at. Commits are serial, so the check sees every earlier commit.
+   */
+  private async withoutDuplicates(batches: EncodedRows[]): Promise<Buffer[]> {
+    const checked = batches.filter((b) => b.duplicateCheck);
+    if (checked.length === 0) return batches.map((b) => b.buffer);
+    const tenants = new Set<string>();
+    const ids = new Set<string>();
+    for (const batch of checked) {
+      for (const key of batch.duplicateCheck!.keys) {
+        if (!key) continue;
+        const [tenant, id] = key.split('\u0000') as [string, string];
+        tenants.add(tenant);
+        ids.add(id);
+      }
+    }
+    const result = await this.ingestClient.query({
+      query: `SELECT DISTINCT tenant_id, event_id FROM ${this.config.database}.events
+              WHERE tenant_id IN {tenants:Array(String)} AND event_id IN {ids:Array(String)}`,
+      query_params: { tenants: [...tenants], ids: [...ids] },
+      format: 'JSONEachRow',
+    });
+    const seen = new Set((await result.json<{ tenant_id: string; event_id: string }>()).map((r) => duplicateKey(r.tenant_id, r.event_id)));
+    return batches.map((batch) => {
+      if (!batch.duplicateCheck) return batch.buffer;
+      const keys = batch.duplicateCheck.keys;
+      return keepRows(batch, (i) => {
+        const key = keys[i]!;
+        if (!key) return true;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
+    });
   }
 
   get pendingRows(): number {
@@ -98,7 +139,9 @@ export class EventStore {
     const lastSeq = batches[batches.length - 1]!.lastSeq;
     try {
       await this.sequence.ensureReserved(lastSeq);
-      const payload = batches.length === 1 ? batches[0]!.buffer : Buffer.concat(batches.map((b) => b.buffer));
+      const buffers = await this.withoutDuplicates(batches);
+      const payload = buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers);
+      if (payload.length === 0) return; // every row was already stored
       const result = await this.ingestClient.exec({
         query: this.insertSql,
         values: Readable.from([payload], { objectMode: false }),

@@ -90,12 +90,55 @@ export interface EncodedRows {
   count: number;
   /** ingest_seq of the last row. */
   lastSeq: number;
+  /** Set when some rows must be checked against stored ones before insert (see EventStore). */
+  duplicateCheck?: DuplicateCheck;
 }
 
-/** Encodes events as lines with ingest_seq firstSeq, firstSeq+1, … */
-export function encodeRows(events: ReadonlyArray<AuditEvent>, firstSeq: number, collectorIdField: string): EncodedRows {
+/** Per row: its `tenant\0event_id` key ('' when it needs no check) and where it ends in the buffer. */
+export interface DuplicateCheck {
+  keys: string[];
+  rowEnds: number[];
+}
+
+export const duplicateKey = (tenant: string, eventId: string): string => `${tenant}\u0000${eventId}`;
+
+/**
+ * Encodes events as lines with ingest_seq firstSeq, firstSeq+1, … `needsCheck(e)` marks the
+ * events whose duplicates the table's sort key cannot catch.
+ */
+export function encodeRows(
+  events: ReadonlyArray<AuditEvent>,
+  firstSeq: number,
+  collectorIdField: string,
+  needsCheck?: (event: AuditEvent) => boolean,
+): EncodedRows {
   let text = '';
   let seq = firstSeq;
-  for (const event of events) text += `${seq++}\t${collectorIdField}\t${encodeEventColumns(event)}\n`;
-  return { buffer: Buffer.from(text, 'utf8'), count: events.length, lastSeq: seq - 1 };
+  let check: DuplicateCheck | undefined;
+  if (needsCheck && events.some(needsCheck)) check = { keys: [], rowEnds: [] };
+  let bytes = 0;
+  for (const event of events) {
+    const line = `${seq++}\t${collectorIdField}\t${encodeEventColumns(event)}\n`;
+    text += line;
+    if (check) {
+      bytes += Buffer.byteLength(line);
+      check.keys.push(needsCheck!(event) ? duplicateKey(event.tenant_id, event.event_id) : '');
+      check.rowEnds.push(bytes);
+    }
+  }
+  const rows: EncodedRows = { buffer: Buffer.from(text, 'utf8'), count: events.length, lastSeq: seq - 1 };
+  if (check) rows.duplicateCheck = check;
+  return rows;
+}
+
+/** The rows whose index `keep` accepts, as one buffer. */
+export function keepRows(rows: EncodedRows, keep: (index: number) => boolean): Buffer {
+  const ends = rows.duplicateCheck!.rowEnds;
+  const parts: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i < ends.length; i++) {
+    if (keep(i)) parts.push(rows.buffer.subarray(start, ends[i]));
+    start = ends[i]!;
+  }
+  return Buffer.concat(parts);
 }

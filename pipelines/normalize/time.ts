@@ -10,7 +10,7 @@ const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9})\d*)?
 export function timestampToNanos(value: unknown, field: string): string {
   if (typeof value === 'number' || (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value))) {
     const ms = Number(value);
-    if (!Number.isFinite(ms) || ms < 0) throw new InvalidValueError(`${field} is not a valid epoch-milliseconds time`);
+    if (!Number.isFinite(ms) || ms < 0) throw new InvalidValueError(`${field} must be an RFC 3339 time or epoch milliseconds`);
     const whole = Math.floor(ms);
     const micros = Math.round((ms - whole) * 1e6);
     return `${whole}${String(micros).padStart(6, '0')}`.replace(/^0+(?=\d)/, '');

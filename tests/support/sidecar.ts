@@ -21,12 +21,13 @@ export interface TestConfigOptions {
   http?: Record<string, unknown>;
   retention?: Record<string, unknown>;
   tokens?: Array<Record<string, unknown>>;
+  auditJson?: Record<string, unknown>;
 }
 
 export function testConfig(options: TestConfigOptions): SidecarConfig {
   return resolveConfig(
     {
-      receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0', ...options.http } } } },
+      receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0', ...options.http } } }, audit_json: options.auditJson ?? {} },
       processors: { normalize: {}, batch: { send_batch_size: 1000, timeout: '20ms', ...options.batch } },
       exporters: {
         clickhouse: { endpoint: `embedded://${options.dataDir}`, database: 'audit', retention: options.retention ?? { default_days: 90 } },
@@ -34,7 +35,7 @@ export function testConfig(options: TestConfigOptions): SidecarConfig {
       auth: { tokens: options.tokens ?? [] },
       service: {
         collector_id: options.collectorId ?? 'test',
-        pipelines: { 'logs/audit': { receivers: ['otlp'], processors: ['normalize', 'batch'], exporters: ['clickhouse'] } },
+        pipelines: { 'logs/audit': { receivers: ['otlp', 'audit_json'], processors: ['normalize', 'batch'], exporters: ['clickhouse'] } },
       },
     },
     {},

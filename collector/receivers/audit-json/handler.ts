@@ -1,0 +1,105 @@
+/**
+ * POST /v1/audit and /v1/audit/{profile}: plain JSON audit events (an object, an array, or
+ * NDJSON), mapped by a named or detected profile, committed before the answer
+ * {"accepted", "rejected", "errors": [{"index", "error"}]}.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Context } from 'hono';
+import type { AuditEvent } from '../../../schemas/audit-event.js';
+import { isObject } from '../../../pipelines/json/fields.js';
+import { exceededLimit, type JsonLimits } from '../../../pipelines/json/limits.js';
+import type { ProfileRegistry } from '../../../pipelines/json/registry.js';
+import type { RetentionPolicy } from '../../../pipelines/normalize/retention.js';
+import type { TokenVerifier } from '../../auth/tokens.js';
+import { HttpError, payloadTooLarge, unsupportedMediaType } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { EventStore } from '../../store/event-store.js';
+import { nowNanos } from '../clock.js';
+import { toHttpError } from '../error-response.js';
+import type { IngestStats } from '../ingest-stats.js';
+import { readBody, type BodyLimits } from '../read-body.js';
+import { parseAuditBody, type BodyKind } from './parse-body.js';
+
+export interface AuditJsonDeps {
+  store: EventStore;
+  auth: TokenVerifier;
+  profiles: ProfileRegistry;
+  limits: BodyLimits & JsonLimits & { maxRecordsPerRequest: number };
+  retention: RetentionPolicy;
+  stats: IngestStats;
+  log: Logger;
+}
+
+const BODY_KINDS: Record<string, BodyKind> = {
+  'application/json': 'json',
+  'application/cloudevents+json': 'json',
+  'application/cloudevents-batch+json': 'json',
+  'application/x-ndjson': 'ndjson',
+  'application/ndjson': 'ndjson',
+  'application/jsonl': 'ndjson',
+};
+
+interface ItemError {
+  index: number;
+  error: string;
+}
+
+/** How many per-item errors a response lists; the count covers them all. */
+const MAX_LISTED_ERRORS = 100;
+
+export function auditJsonHandler(deps: AuditJsonDeps) {
+  return async function auditJson(c: Context<{ Bindings: { incoming: IncomingMessage } }>): Promise<Response> {
+    try {
+      const principal = deps.auth.authenticate(c.req.header('authorization'), 'ingest');
+      const profileName = c.req.param('profile');
+      const profile = profileName === undefined ? undefined : deps.profiles.get(profileName);
+      if (profileName !== undefined && !profile) {
+        return c.json({ error: `unknown profile "${profileName.slice(0, 64)}"`, profiles: deps.profiles.names }, 404);
+      }
+      const kind = BODY_KINDS[(c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()];
+      if (!kind) throw unsupportedMediaType('Content-Type must be application/json, application/cloudevents+json or application/x-ndjson');
+      const items = parseAuditBody(await readBody(c.env.incoming, deps.limits), kind);
+      if (items.length > deps.limits.maxRecordsPerRequest) {
+        throw payloadTooLarge(`${items.length} records exceed the limit of ${deps.limits.maxRecordsPerRequest} per request`);
+      }
+
+      const ctx = { tenantOverride: principal.tenant, receivedAtNanos: nowNanos(), retention: deps.retention };
+      const events: AuditEvent[] = [];
+      const errors: ItemError[] = [];
+      for (const item of items) {
+        if (item.error !== undefined) {
+          errors.push({ index: item.index, error: item.error });
+          continue;
+        }
+        if (!isObject(item.value)) {
+          errors.push({ index: item.index, error: `expected a JSON object, got ${Array.isArray(item.value) ? 'an array' : typeof item.value === 'object' ? 'null' : `a ${typeof item.value}`}` });
+          continue;
+        }
+        const exceeded = exceededLimit(item.value, deps.limits);
+        if (exceeded) {
+          errors.push({ index: item.index, error: exceeded });
+          continue;
+        }
+        const result = deps.profiles.normalize(item.value, profile, ctx);
+        if (result.ok) events.push(result.event);
+        else errors.push({ index: item.index, error: result.error });
+      }
+      const summary = { accepted: events.length, rejected: errors.length, errors: errors.slice(0, MAX_LISTED_ERRORS) };
+      deps.stats.recordAccepted('json', events.length, errors.length);
+      if (events.length === 0) return c.json({ error: 'nothing in the body is usable', ...summary }, 400);
+      await deps.store.submit(events);
+      return c.json(summary, 200);
+    } catch (error) {
+      const httpError = toHttpError(error);
+      deps.stats.recordFailure('json', httpError.status);
+      if (httpError.status >= 500) deps.log.warn('ingest request failed', { path: c.req.path, status: httpError.status, error: httpError.message });
+      return jsonError(c, httpError);
+    }
+  };
+}
+
+function jsonError(c: Context, error: HttpError): Response {
+  if (error.retryAfterSeconds !== undefined) c.header('retry-after', String(error.retryAfterSeconds));
+  if (error.status === 413 || error.status === 408) c.header('connection', 'close');
+  return c.json({ error: error.message }, error.status);
+}
