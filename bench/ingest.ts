@@ -161,17 +161,17 @@ async function measureCeiling(templates: ReturnType<typeof buildTemplate>[]): Pr
   const client = openClient(config.store, 'bench-ceiling');
   try {
     await migrate(client, config.store, silentLogger);
-    const insertSql = `INSERT INTO audit.events (${INSERT_COLUMNS.join(', ')}) FORMAT ${INSERT_FORMAT}`;
     const payload = encodeRows(Array.from({ length: BATCH_ROWS }, (_, i) => events[i % events.length]!), 1, 'ceiling').buffer;
     let inserted = 0;
     const started = performance.now();
     while (performance.now() - started < CEILING_SECONDS * 1000) {
-      const result = await client.exec({
-        query: insertSql,
+      await client.insert({
+        table: 'audit.events',
+        columns: [...INSERT_COLUMNS] as [string, ...string[]],
+        format: INSERT_FORMAT,
         values: Readable.from([payload], { objectMode: false }),
         clickhouse_settings: { input_format_parallel_parsing: 0 },
       });
-      result.stream.resume();
       inserted += BATCH_ROWS;
     }
     return inserted / ((performance.now() - started) / 1000);

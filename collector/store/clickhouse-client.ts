@@ -4,9 +4,9 @@
  */
 import { resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
 import { drainPending } from 'chdb';
 import type { StoreConfig } from '../config/load.js';
+import { EmbeddedConnection } from './embedded-connection.js';
 
 const EMBEDDED_PREFIX = 'embedded://';
 
@@ -43,7 +43,7 @@ export function openClient(config: StoreConfig, application: string): ClickHouse
   if (isEmbedded(config.endpoint)) {
     const path = embeddedPath(config.endpoint);
     try {
-      return createClient({ connection: createChdbConnection({ path }) as unknown as ClientConnection });
+      return createClient({ connection: new EmbeddedConnection({ path }) as unknown as ClientConnection });
     } catch (error) {
       // libchdb reports "Cannot lock file" on stderr; the error itself only says it failed.
       if (/lock|Failed to create connection/i.test(String((error as Error).message))) throw new StoreLockedError(path);

@@ -24,7 +24,7 @@ export function nanosToDateTime64(nanos: string): string {
   return `${padded.slice(0, -9)}.${padded.slice(-9)}`;
 }
 
-export const INSERT_FORMAT = 'TabSeparated';
+export const INSERT_FORMAT = 'TabSeparated' as const;
 
 const TSV_SPECIAL = /[\\\t\n\r\0]/;
 const TSV_CONTROL = /[\t\n\r\0]/;
