@@ -7,11 +7,13 @@ import { isLoopbackHost, TokenVerifier } from './auth/tokens.js';
 import { EventStore } from './store/event-store.js';
 import { startIngestServer, type IngestServer } from './receivers/ingest-server.js';
 import type { Logger } from './log.js';
+import { ExportService } from './export/export-service.js';
 
 export interface Sidecar {
   readonly ingestUrl: string;
   readonly store: EventStore;
   readonly ingest: IngestServer;
+  readonly exports: ExportService;
   /** Stops accepting, answers requests in flight, commits, closes the store. Safe twice. */
   stop(): Promise<void>;
 }
@@ -27,10 +29,13 @@ export async function startSidecar(config: SidecarConfig, log: Logger): Promise<
     );
   }
   const store = await EventStore.open(config.store, { collectorId: config.collectorId, batch: config.batch, log });
+  let exports: ExportService | undefined;
   let ingest: IngestServer;
   try {
+    exports = await ExportService.start(config, store, log);
     ingest = await startIngestServer({ config, store, auth, log });
   } catch (error) {
+    await exports?.stop();
     await store.close();
     throw error;
   }
@@ -39,10 +44,12 @@ export async function startSidecar(config: SidecarConfig, log: Logger): Promise<
     ingestUrl: ingest.url,
     store,
     ingest,
+    exports,
     stop: () => {
       stopping ??= (async () => {
         log.info('shutting down', { pending_records: store.pendingRows });
         await ingest.close();
+        await exports.stop();
         await store.close();
         log.info('stopped', { committed_batches: store.commitStats.batches, committed_records: store.commitStats.rows });
       })();

@@ -103,7 +103,7 @@ describe('audit-sidecar CLI', () => {
     const config = writeConfig(port);
     const migrated = run(['migrate', '--config', config]);
     expect(migrated.status).toBe(0);
-    expect(migrated.stdout).toContain('applied: 0001_events');
+    expect(migrated.stdout).toContain('applied: 0001_events, 0002_export');
     expect(run(['migrate', '--config', config]).stdout).toContain('schema is up to date');
 
     const sidecar = start(config);

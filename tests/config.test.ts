@@ -96,9 +96,37 @@ describe('config validation', () => {
     expect(problems.length).toBeGreaterThanOrEqual(9);
   });
 
-  it('refuses exporters that do not exist yet rather than silently dropping events', () => {
-    const problems = problemsOf(minimal({ exporters: { clickhouse: {}, 'otlphttp/siem': { endpoint: 'https://siem' } } }));
-    expect(problems.join('\n')).toContain('exporters.otlphttp/siem: re-export to OTLP receivers is not available');
+  it('validates OTLP/HTTP destinations, naming the field', () => {
+    const problems = problemsOf(
+      minimal({
+        exporters: {
+          clickhouse: {},
+          'otlphttp/siem': { endpoint: 'ftp://siem', max_batch_size: 1001, headers: { 'Bad Name': 'x', 'X-Ok': 'a\r\nb', 'Content-Type': 'text/plain' } },
+          'otlphttp/bad name': {},
+          kafka: {},
+        },
+      }),
+    ).join('\n');
+    expect(problems).toContain('exporters.otlphttp/siem.endpoint: must be an http(s) URL');
+    expect(problems).toContain('exporters.otlphttp/siem.max_batch_size: must be an integer from 1 to 1000');
+    expect(problems).toContain('exporters.otlphttp/siem.headers.Bad Name: header names must be HTTP tokens');
+    expect(problems).toContain('exporters.otlphttp/siem.headers.X-Ok: header values may not contain CR, LF or NUL');
+    expect(problems).toContain('exporters.otlphttp/siem.headers.Content-Type: this header is set by the exporter');
+    expect(problems).toContain('exporters.otlphttp/bad name: name OTLP/HTTP exporters otlphttp/NAME');
+    expect(problems).toContain('exporters.kafka: unknown exporter');
+  });
+
+  it('runs the destinations a pipeline uses, with defaults', () => {
+    const config = resolveConfig(
+      minimal({
+        exporters: { clickhouse: {}, 'otlphttp/siem': { endpoint: 'https://siem.example.com/v1/logs', headers: { Authorization: 'Bearer ${env:T}' } }, 'otlphttp/unused': { endpoint: 'https://x' } },
+        service: { pipelines: { p: { receivers: ['otlp'], exporters: ['clickhouse', 'otlphttp/siem'] } } },
+      }),
+      { T: 'secret' },
+    );
+    expect(config.destinations).toEqual([
+      expect.objectContaining({ id: 'siem', name: 'siem', maxBatchSize: 500, encoding: 'protobuf', compression: 'gzip', enabled: true, headers: { Authorization: 'Bearer secret' } }),
+    ]);
   });
 
   it('requires the clickhouse exporter in every pipeline', () => {

@@ -39,8 +39,8 @@ describe('schema', () => {
   it('applies migrations once; running them again changes nothing', async () => {
     const applied = await migrate(sidecar!.store.readClient, sidecar!.store.config, silentLogger);
     expect(applied).toEqual([]);
-    const rows = await queryRows<{ name: string }>(sidecar!, 'SELECT name FROM audit.schema_migrations');
-    expect(rows.map((r) => r.name)).toEqual(['0001_events']);
+    const rows = await queryRows<{ name: string }>(sidecar!, 'SELECT name FROM audit.schema_migrations ORDER BY version');
+    expect(rows.map((r) => r.name)).toEqual(['0001_events', '0002_export']);
   });
 
   it('renders ON CLUSTER and replicated engines for a cluster', () => {

@@ -4,8 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { configSchema, crossReferenceProblems, type RawConfig } from './schema.js';
+import { configSchema, crossReferenceProblems, problemOf, type RawConfig } from './schema.js';
 import { substituteEnv, type Environment } from './env-substitution.js';
+import { destinationSchema, toDestination, type Destination } from '../export/destination.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -54,6 +55,8 @@ export interface SidecarConfig {
     | undefined;
   batch: { maxRows: number; maxAgeMs: number; maxPendingRows: number };
   store: StoreConfig;
+  /** Downstream OTLP/HTTP receivers from `exporters: otlphttp/NAME` used by a pipeline. */
+  destinations: Destination[];
   tokens: TokenConfig[];
 }
 
@@ -71,7 +74,7 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 export function resolveConfig(document: unknown, env: Environment, source = 'config'): SidecarConfig {
   const substituted = substituteEnv(document ?? {}, env);
   const parsed = configSchema.safeParse(substituted);
-  const problems = [...(parsed.success ? [] : parsed.error.issues), ...crossReferenceProblems(substituted)].map(
+  const problems = [...(parsed.success ? [] : parsed.error.issues.map((issue) => problemOf(issue))), ...crossReferenceProblems(substituted)].map(
     (issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`,
   );
   if (!parsed.success || problems.length > 0) throw new ConfigError(source, problems);
@@ -90,6 +93,13 @@ export async function loadConfigFile(path: string, env: Environment = process.en
     throw new ConfigError(path, document.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
   }
   return resolveConfig(document.toJS(), env, path);
+}
+
+function destinationsOf(raw: RawConfig): Destination[] {
+  const used = new Set(Object.values(raw.service.pipelines).flatMap((p) => p.exporters));
+  return Object.entries(raw.exporters)
+    .filter(([key]) => key.startsWith('otlphttp/') && used.has(key))
+    .map(([key, value]) => toDestination(key.slice('otlphttp/'.length), destinationSchema.parse(value ?? {})));
 }
 
 function toSidecarConfig(raw: RawConfig): SidecarConfig {
@@ -124,6 +134,7 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
       insertTimeoutMs: clickhouse.insert_timeout,
       retention: { defaultDays: clickhouse.retention.default_days, tenants: clickhouse.retention.tenants },
     },
+    destinations: destinationsOf(raw),
     tokens: raw.auth.tokens.map((t) => ({ token: t.token, tenant: t.tenant, scopes: t.scopes })),
   };
 }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseDurationMs, parseSizeBytes } from './units.js';
 import { isProfileColumn, MAPPABLE_COLUMNS } from '../../pipelines/json/configured.js';
 import { parseJsonPath } from '../../pipelines/json/json-path.js';
+import { destinationSchema } from '../export/destination.js';
 
 const BUILT_IN_PROFILES = ['canonical', 'betterstack', 'retraced', 'cloudevents'];
 
@@ -203,6 +204,17 @@ export interface Problem {
   message: string;
 }
 
+/** A problem from a zod issue; for a bad record key, the reason the key is bad. */
+export function problemOf(issue: z.core.$ZodIssue, prefix: Array<string | number> = []): Problem {
+  const nested = issue.code === 'invalid_key' ? issue.issues[0]?.message : undefined;
+  return { path: [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], message: nested ?? issue.message };
+}
+
+function destinationProblems(key: string, value: unknown): Problem[] {
+  const parsed = destinationSchema.safeParse(value ?? {});
+  return parsed.success ? [] : parsed.error.issues.map((issue) => problemOf(issue, ['exporters', key]));
+}
+
 const asRecord = (value: unknown): Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
@@ -217,10 +229,12 @@ export function crossReferenceProblems(document: unknown): Problem[] {
   for (const kind of Object.keys(KNOWN) as Array<keyof typeof KNOWN>) {
     for (const key of Object.keys(asRecord(root[kind]))) {
       if ((KNOWN[kind] as readonly string[]).includes(key)) continue;
-      const message = kind === 'exporters' && key.startsWith('otlphttp')
-        ? 're-export to OTLP receivers is not available in this version; remove this exporter'
-        : `unknown ${kind.slice(0, -1)} (available: ${KNOWN[kind].join(', ')})`;
-      problems.push({ path: [kind, key], message });
+      if (kind === 'exporters' && key.startsWith('otlphttp')) {
+        if (!/^otlphttp\/[A-Za-z0-9_-]{1,64}$/.test(key)) problems.push({ path: [kind, key], message: 'name OTLP/HTTP exporters otlphttp/NAME (letters, digits, _ and -)' });
+        else problems.push(...destinationProblems(key, asRecord(root[kind])[key]));
+        continue;
+      }
+      problems.push({ path: [kind, key], message: `unknown ${kind.slice(0, -1)} (available: ${[...KNOWN[kind], ...(kind === 'exporters' ? ['otlphttp/NAME'] : [])].join(', ')})` });
     }
   }
   const pipelines = asRecord(asRecord(root.service).pipelines);

@@ -17,6 +17,8 @@ export class IngestSequence {
     private readonly collectorId: string,
     private next: number,
     private reservedThrough: number,
+    /** Highest ingest_seq stored when the sequence was loaded. */
+    readonly storedThrough: number,
   ) {}
 
   static async load(client: ClickHouseClient, database: string, collectorId: string): Promise<IngestSequence> {
@@ -31,7 +33,7 @@ export class IngestSequence {
     const [row] = await result.json<{ stored: string; reserved: string }>();
     const highest = Math.max(Number(row?.stored ?? 0), Number(row?.reserved ?? 0));
     // Everything up to `highest` may have been used: start above it and reserve afresh.
-    return new IngestSequence(client, database, collectorId, highest + 1, highest);
+    return new IngestSequence(client, database, collectorId, highest + 1, highest, Number(row?.stored ?? 0));
   }
 
   /**

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig, type SidecarConfig } from '../../collector/config/load.js';
-import { silentLogger } from '../../collector/log.js';
+import { silentLogger, type Logger } from '../../collector/log.js';
 import { startSidecar, type Sidecar } from '../../collector/sidecar.js';
 
 export function tempDir(prefix = 'audit-sidecar-test-'): string {
@@ -22,6 +22,8 @@ export interface TestConfigOptions {
   retention?: Record<string, unknown>;
   tokens?: Array<Record<string, unknown>>;
   auditJson?: Record<string, unknown>;
+  /** otlphttp/NAME exporters: NAME -> config. */
+  destinations?: Record<string, Record<string, unknown>>;
 }
 
 export function testConfig(options: TestConfigOptions): SidecarConfig {
@@ -31,19 +33,26 @@ export function testConfig(options: TestConfigOptions): SidecarConfig {
       processors: { normalize: {}, batch: { send_batch_size: 1000, timeout: '20ms', ...options.batch } },
       exporters: {
         clickhouse: { endpoint: `embedded://${options.dataDir}`, database: 'audit', retention: options.retention ?? { default_days: 90 } },
+        ...Object.fromEntries(Object.entries(options.destinations ?? {}).map(([name, d]) => [`otlphttp/${name}`, d])),
       },
       auth: { tokens: options.tokens ?? [] },
       service: {
         collector_id: options.collectorId ?? 'test',
-        pipelines: { 'logs/audit': { receivers: ['otlp', 'audit_json'], processors: ['normalize', 'batch'], exporters: ['clickhouse'] } },
+        pipelines: {
+          'logs/audit': {
+            receivers: ['otlp', 'audit_json'],
+            processors: ['normalize', 'batch'],
+            exporters: ['clickhouse', ...Object.keys(options.destinations ?? {}).map((name) => `otlphttp/${name}`)],
+          },
+        },
       },
     },
     {},
   );
 }
 
-export async function startTestSidecar(options: TestConfigOptions): Promise<Sidecar> {
-  return startSidecar(testConfig(options), silentLogger);
+export async function startTestSidecar(options: TestConfigOptions, log: Logger = silentLogger): Promise<Sidecar> {
+  return startSidecar(testConfig(options), log);
 }
 
 /** Runs a SELECT on the sidecar's read connection and returns the rows. */

@@ -1,0 +1,110 @@
+/**
+ * A downstream OTLP/HTTP receiver (a SIEM) that gets a copy of every stored event:
+ * its config, with the validation that applies wherever destinations come from.
+ */
+import { z } from 'zod';
+import { parseDurationMs } from '../config/units.js';
+
+export interface Destination {
+  id: string;
+  name: string;
+  endpoint: string;
+  /** Header values are secrets: never logged, returned masked. */
+  headers: Readonly<Record<string, string>>;
+  maxBatchSize: number;
+  encoding: 'protobuf' | 'json';
+  compression: 'gzip' | 'none';
+  /** Only this tenant's events, when set. */
+  tenant: string | undefined;
+  /** Only these event types, when set. */
+  eventTypes: readonly string[] | undefined;
+  enabled: boolean;
+  /** Where a destination without a saved position starts: new events only, or all retained. */
+  startFrom: 'end' | 'earliest';
+  timeoutMs: number;
+  retry: { initialIntervalMs: number; maxIntervalMs: number };
+}
+
+/** Header names are HTTP tokens; these are set by the exporter itself. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'content-encoding', 'content-type', 'connection']);
+
+const durationMs = (fallback: number) =>
+  z
+    .union([z.string(), z.number()])
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return fallback;
+      const ms = parseDurationMs(value);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration such as "10s", got ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+export const destinationSchema = z.strictObject({
+  endpoint: z
+    .string()
+    .refine((value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+      } catch {
+        return false;
+      }
+    }, 'must be an http(s) URL without credentials in it'),
+  headers: z
+    .record(
+      z.string().regex(HEADER_NAME, 'header names must be HTTP tokens').refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), 'this header is set by the exporter and cannot be configured'),
+      z.string().refine((value) => !/[\r\n\0]/.test(value), 'header values may not contain CR, LF or NUL'),
+    )
+    .default({}),
+  max_batch_size: z
+    .union([z.number(), z.string().regex(/^\d+$/)])
+    .default(500)
+    .transform((value, ctx) => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1 || n > 1000) {
+        ctx.addIssue({ code: 'custom', message: `must be an integer from 1 to 1000, got ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  encoding: z.enum(['protobuf', 'json']).default('protobuf'),
+  compression: z.enum(['gzip', 'none']).default('gzip'),
+  tenant: z.string().min(1).optional(),
+  event_types: z.array(z.string().min(1)).min(1).optional(),
+  enabled: z.boolean().default(true),
+  start_from: z.enum(['end', 'earliest']).default('end'),
+  /** Time for one request: connect, send, and the receiver's answer. */
+  timeout: durationMs(10_000),
+  retry: z
+    .strictObject({ initial_interval: durationMs(1_000), max_interval: durationMs(60_000) })
+    .default({ initial_interval: 1_000, max_interval: 60_000 }),
+});
+
+export type DestinationInput = z.input<typeof destinationSchema>;
+
+export function toDestination(id: string, raw: z.output<typeof destinationSchema>): Destination {
+  return {
+    id,
+    name: id,
+    endpoint: raw.endpoint,
+    headers: raw.headers,
+    maxBatchSize: raw.max_batch_size,
+    encoding: raw.encoding,
+    compression: raw.compression,
+    tenant: raw.tenant,
+    eventTypes: raw.event_types,
+    enabled: raw.enabled,
+    startFrom: raw.start_from,
+    timeoutMs: raw.timeout,
+    retry: { initialIntervalMs: raw.retry.initial_interval, maxIntervalMs: raw.retry.max_interval },
+  };
+}
+
+/** Headers as the API and logs show them: names kept, values masked. */
+export function maskedHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.keys(headers).map((name) => [name, '***']));
+}

@@ -1,0 +1,114 @@
+/**
+ * Stored rows -> an ExportLogsServiceRequest with the attribute mapping of DESIGN.md §5,
+ * so another sidecar that receives it stores the same rows.
+ *
+ * A row that arrived as OTLP is sent as the LogRecord it arrived as (its `raw`), adding
+ * only what another hop needs to store it the same way: `log.record.uid` when the record
+ * had none, and `audit.tenant.id` when its tenant came from outside the record (a
+ * tenant-bound token). Rows from JSON profiles are written from their columns.
+ */
+import type { ExportRow } from './row-reader.js';
+import { ExportLogsServiceRequestType } from '../receivers/otlp/codec.js';
+
+type OtlpValue = Record<string, unknown>;
+interface OtlpKeyValue {
+  key: string;
+  value: OtlpValue;
+}
+interface OtlpRecord {
+  attributes?: OtlpKeyValue[];
+  [field: string]: unknown;
+}
+
+const str = (value: string): OtlpValue => ({ stringValue: value });
+
+function attributeValue(attributes: readonly OtlpKeyValue[], key: string): string | undefined {
+  const found = attributes.find((a) => a.key === key);
+  return found && typeof found.value.stringValue === 'string' ? found.value.stringValue : undefined;
+}
+
+function fromRaw(row: ExportRow): OtlpRecord {
+  const record = JSON.parse(row.raw) as OtlpRecord;
+  const attributes = (record.attributes ??= []);
+  if (attributeValue(attributes, 'log.record.uid') === undefined) attributes.push({ key: 'log.record.uid', value: str(row.event_id) });
+  const claimed = attributeValue(attributes, 'audit.tenant.id') ?? (row.resource_attributes['tenant.id'] || 'default');
+  if (claimed !== row.tenant_id) {
+    record.attributes = attributes.filter((a) => a.key !== 'audit.tenant.id');
+    record.attributes.push({ key: 'audit.tenant.id', value: str(row.tenant_id) });
+  }
+  return record;
+}
+
+/** Column -> OTLP attribute, the inverse of the receive mapping. */
+const COLUMN_ATTRIBUTES: ReadonlyArray<[keyof ExportRow, string]> = [
+  ['action', 'audit.action'], ['outcome', 'audit.outcome'],
+  ['actor_id', 'user.id'], ['actor_name', 'user.name'], ['actor_email', 'user.email'], ['actor_type', 'audit.actor.type'],
+  ['client_ip', 'client.address'], ['user_agent', 'user_agent.original'], ['tenant_id', 'audit.tenant.id'],
+  ['team_id', 'audit.team.id'], ['project_id', 'audit.project.id'],
+  ['resource_type', 'audit.resource.type'], ['resource_id', 'audit.resource.id'], ['resource_name', 'audit.resource.name'],
+  ['request_method', 'http.request.method'], ['request_url', 'url.full'], ['event_id', 'log.record.uid'], ['source', 'audit.source'],
+];
+
+function fromColumns(row: ExportRow): OtlpRecord {
+  const attributes: OtlpKeyValue[] = [];
+  for (const [column, key] of COLUMN_ATTRIBUTES) {
+    const value = row[column];
+    if (typeof value === 'string' && value !== '') attributes.push({ key, value: str(value) });
+  }
+  if (row.changes !== '{}') attributes.push({ key: 'audit.changes', value: str(row.changes) });
+  if (row.metadata !== '{}') attributes.push({ key: 'audit.metadata', value: str(row.metadata) });
+  for (const [key, value] of Object.entries(row.attributes)) attributes.push({ key, value: str(value) });
+  const record: OtlpRecord = { timeUnixNano: row.occurred_ns, eventName: row.event_type, attributes };
+  if (row.message !== '') record.body = str(row.message);
+  if (row.severity_number) record.severityNumber = row.severity_number;
+  if (row.severity_text) record.severityText = row.severity_text;
+  if (row.trace_id) record.traceId = row.trace_id;
+  if (row.span_id) record.spanId = row.span_id;
+  return record;
+}
+
+function resourceOf(row: ExportRow): OtlpKeyValue[] {
+  const attributes = Object.entries(row.resource_attributes).map(([key, value]) => ({ key, value: str(value) }));
+  if (row.service_name !== '' && row.resource_attributes['service.name'] === undefined) {
+    attributes.push({ key: 'service.name', value: str(row.service_name) });
+  }
+  return attributes;
+}
+
+/** The request as OTLP/JSON data (hex ids, int64 as strings), records grouped by resource. */
+export function buildExportRequest(rows: readonly ExportRow[]): { resourceLogs: unknown[] } {
+  const groups = new Map<string, { resource: OtlpKeyValue[]; records: OtlpRecord[] }>();
+  for (const row of rows) {
+    const resource = resourceOf(row);
+    const key = `${row.tenant_id}\u0000${JSON.stringify(resource)}`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { resource, records: [] }));
+    group.records.push(row.source === 'otlp' ? fromRaw(row) : fromColumns(row));
+  }
+  return {
+    resourceLogs: [...groups.values()].map((g) => ({
+      resource: { attributes: g.resource },
+      scopeLogs: [{ scope: { name: 'audit-sidecar' }, logRecords: g.records }],
+    })),
+  };
+}
+
+/** OTLP/JSON ids are hex; protobufjs wants bytes for them. */
+function withIdBytes(request: { resourceLogs: unknown[] }): unknown {
+  for (const rl of request.resourceLogs as Array<{ scopeLogs: Array<{ logRecords: OtlpRecord[] }> }>) {
+    for (const sl of rl.scopeLogs) {
+      for (const rec of sl.logRecords) {
+        if (typeof rec.traceId === 'string') rec.traceId = Buffer.from(rec.traceId, 'hex');
+        if (typeof rec.spanId === 'string') rec.spanId = Buffer.from(rec.spanId, 'hex');
+      }
+    }
+  }
+  return request;
+}
+
+export function encodeExportRequest(rows: readonly ExportRow[], encoding: 'protobuf' | 'json'): Buffer {
+  const request = buildExportRequest(rows);
+  if (encoding === 'json') return Buffer.from(JSON.stringify(request));
+  const message = ExportLogsServiceRequestType.fromObject(withIdBytes(request) as Record<string, unknown>);
+  return Buffer.from(ExportLogsServiceRequestType.encode(message).finish());
+}

@@ -1,0 +1,194 @@
+/**
+ * One destination's export loop: read committed rows after the persisted position, send
+ * them in ingest order, advance only on the receiver's acknowledgement. Retryable answers
+ * back off (honouring Retry-After); a 413 halves the batch; any other failure keeps the
+ * position and is surfaced, never dropped.
+ */
+import type { Logger } from '../log.js';
+import type { Destination } from './destination.js';
+import { encodeExportRequest } from './otlp-encoder.js';
+import type { PositionStore } from './positions.js';
+import type { ExportRow, RowReader } from './row-reader.js';
+import type { Sender, SendOutcome } from './sender.js';
+
+export type ExportState = 'ok' | 'retrying' | 'failing' | 'disabled';
+
+export interface ExportStatus {
+  state: ExportState;
+  last_error: { at: string; message: string; http_status: number | null } | null;
+  last_warning: { at: string; message: string; rejected_records: number } | null;
+  last_success_at: string | null;
+  exported_records: number;
+  position: number;
+}
+
+export interface WorkerDeps {
+  destination: Destination;
+  reader: RowReader;
+  positions: PositionStore;
+  sender: Sender;
+  /** Highest ingest_seq known committed; rows above it may not be visible yet. */
+  committedSeq: () => number;
+  log: Logger;
+}
+
+/** Exponential backoff with ±20 % jitter, capped. */
+export function backoffMs(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+export class ExportWorker {
+  readonly status: ExportStatus;
+  private stopped = false;
+  /** Ends an idle wait early (new rows, or stop). */
+  private wake: (() => void) | undefined;
+  /** Rows were committed since the last read. */
+  private dirty = true;
+  private readonly abort = new AbortController();
+  private running: Promise<void> | undefined;
+  private failures = 0;
+  /** Lowered after a 413, restored after a success. */
+  private batchLimit: number;
+
+  constructor(
+    private readonly deps: WorkerDeps,
+    startPosition: number,
+  ) {
+    this.batchLimit = deps.destination.maxBatchSize;
+    this.status = {
+      state: deps.destination.enabled ? 'ok' : 'disabled',
+      last_error: null,
+      last_warning: null,
+      last_success_at: null,
+      exported_records: 0,
+      position: startPosition,
+    };
+  }
+
+  start(): void {
+    if (this.deps.destination.enabled) this.running ??= this.run();
+  }
+
+  /** New rows were committed: stop waiting for them. */
+  notify(): void {
+    this.dirty = true;
+    this.wake?.();
+  }
+
+  /** Abandons a request in flight (its rows are resent on the next start) and ends the loop. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    this.wake?.();
+    await this.running;
+  }
+
+  /** Waits `ms`; an idle wait also ends when rows are committed. Backoffs are not cut short by new rows. */
+  private sleep(ms: number, idle: boolean): Promise<void> {
+    if (this.stopped || (idle && this.dirty)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = idle ? done : () => this.stopped && done();
+    });
+  }
+
+  private async run(): Promise<void> {
+    const d = this.deps.destination;
+    while (!this.stopped) {
+      let rows: ExportRow[];
+      this.dirty = false;
+      const through = this.deps.committedSeq();
+      try {
+        rows = through > this.status.position
+          ? await this.deps.reader.read(this.status.position, through, this.batchLimit, { tenant: d.tenant, eventTypes: d.eventTypes })
+          : [];
+      } catch (error) {
+        this.recordError(`cannot read rows to export: ${(error as Error).message}`, undefined, 'retrying');
+        await this.sleep(backoffMs(this.failures++, d.retry.initialIntervalMs, d.retry.maxIntervalMs), false);
+        continue;
+      }
+      if (rows.length === 0) {
+        // Nothing new passes this destination's filter up to `through`: move past it.
+        if (through > this.status.position) await this.advance(through, 0);
+        await this.sleep(1_000, true);
+        continue;
+      }
+      const outcome = await this.deps.sender.send(encodeExportRequest(rows, d.encoding), this.abort.signal);
+      if (this.stopped) break;
+      await this.handle(outcome, rows);
+    }
+  }
+
+  private async handle(outcome: SendOutcome, rows: ExportRow[]): Promise<void> {
+    const d = this.deps.destination;
+    switch (outcome.kind) {
+      case 'ok': {
+        await this.advance(rows[rows.length - 1]!.seq, rows.length);
+        if (outcome.rejected > 0) {
+          this.status.last_warning = { at: new Date().toISOString(), message: this.redact(outcome.message), rejected_records: outcome.rejected };
+          this.deps.log.warn('receiver rejected part of a batch', { destination: d.id, rejected_records: outcome.rejected, message: this.redact(outcome.message) });
+        }
+        return;
+      }
+      case 'too_large':
+        if (rows.length > 1) {
+          this.batchLimit = Math.max(1, Math.floor(rows.length / 2));
+          this.deps.log.warn('receiver refused the batch as too large; splitting', { destination: d.id, batch: rows.length, next: this.batchLimit });
+          return;
+        }
+        this.recordError(`${outcome.message} (a single record)`, outcome.status, 'failing');
+        break;
+      case 'retry':
+        this.recordError(outcome.message, outcome.status, 'retrying');
+        break;
+      case 'fail':
+        this.recordError(outcome.message, outcome.status, 'failing');
+        break;
+    }
+    const wait = outcome.kind === 'retry' && outcome.retryAfterMs !== undefined
+      ? Math.min(outcome.retryAfterMs, d.retry.maxIntervalMs)
+      : backoffMs(this.failures, d.retry.initialIntervalMs, d.retry.maxIntervalMs);
+    this.failures += 1;
+    await this.sleep(wait, false);
+  }
+
+  private async advance(position: number, exported: number): Promise<void> {
+    try {
+      await this.deps.positions.save(this.deps.destination.id, position);
+    } catch (error) {
+      // The batch was delivered; without a saved position a restart resends it (at least once).
+      this.deps.log.warn('could not persist the export position', { destination: this.deps.destination.id, error: (error as Error).message });
+    }
+    const recovered = this.status.state !== 'ok';
+    this.status.position = position;
+    this.status.exported_records += exported;
+    if (exported > 0) this.status.last_success_at = new Date().toISOString();
+    this.status.state = 'ok';
+    this.failures = 0;
+    this.batchLimit = this.deps.destination.maxBatchSize;
+    if (recovered && exported > 0) this.deps.log.info('export recovered', { destination: this.deps.destination.id, position });
+  }
+
+  private recordError(message: string, httpStatus: number | undefined, state: ExportState): void {
+    const safe = this.redact(message);
+    const changed = this.status.state !== state || this.status.last_error?.message !== safe;
+    this.status.state = state;
+    this.status.last_error = { at: new Date().toISOString(), message: safe, http_status: httpStatus ?? null };
+    if (changed) {
+      this.deps.log.warn('export failing', { destination: this.deps.destination.id, state, http_status: httpStatus ?? null, error: safe, position: this.status.position });
+    }
+  }
+
+  /** Header values are secrets even when a receiver echoes them back. */
+  private redact(message: string): string {
+    let out = message;
+    for (const value of Object.values(this.deps.destination.headers)) if (value.length >= 4) out = out.split(value).join('***');
+    return out;
+  }
+}
