@@ -8,9 +8,14 @@ import { EventStore } from './store/event-store.js';
 import { startIngestServer, type IngestServer } from './receivers/ingest-server.js';
 import type { Logger } from './log.js';
 import { ExportService } from './export/export-service.js';
+import { startApiServer } from './api/server.js';
+import type { Listener } from './http/listen.js';
+import { Metrics } from './telemetry/metrics.js';
 
 export interface Sidecar {
   readonly ingestUrl: string;
+  /** Undefined when extensions.api is not configured. */
+  readonly apiUrl: string | undefined;
   readonly store: EventStore;
   readonly ingest: IngestServer;
   readonly exports: ExportService;
@@ -22,19 +27,26 @@ export class StartupError extends Error {}
 
 export async function startSidecar(config: SidecarConfig, log: Logger): Promise<Sidecar> {
   const auth = new TokenVerifier(config.tokens);
-  if (!auth.enabled && !isLoopbackHost(config.ingest.host)) {
-    throw new StartupError(
-      `receivers.otlp.protocols.http.endpoint: refusing to listen on ${config.ingest.host} without auth; ` +
-        'configure auth.tokens or listen on 127.0.0.1',
-    );
+  const listeners: Array<[string, string | undefined]> = [
+    ['receivers.otlp.protocols.http.endpoint', config.ingest.host],
+    ['extensions.api.endpoint', config.api?.host],
+  ];
+  for (const [key, host] of listeners) {
+    if (host !== undefined && !auth.enabled && !isLoopbackHost(host)) {
+      throw new StartupError(`${key}: refusing to listen on ${host} without auth; configure auth.tokens or listen on 127.0.0.1`);
+    }
   }
-  const store = await EventStore.open(config.store, { collectorId: config.collectorId, batch: config.batch, log });
+  const metrics = new Metrics();
+  const store = await EventStore.open(config.store, { collectorId: config.collectorId, batch: config.batch, log, metrics });
   let exports: ExportService | undefined;
+  let api: Listener | undefined;
   let ingest: IngestServer;
   try {
     exports = await ExportService.start(config, store, log);
-    ingest = await startIngestServer({ config, store, auth, log });
+    if (config.api) api = await startApiServer({ config, store, exports, auth, metrics, log });
+    ingest = await startIngestServer({ config, store, auth, log, metrics });
   } catch (error) {
+    await api?.close();
     await exports?.stop();
     await store.close();
     throw error;
@@ -42,6 +54,7 @@ export async function startSidecar(config: SidecarConfig, log: Logger): Promise<
   let stopping: Promise<void> | undefined;
   return {
     ingestUrl: ingest.url,
+    apiUrl: api?.url,
     store,
     ingest,
     exports,
@@ -49,6 +62,7 @@ export async function startSidecar(config: SidecarConfig, log: Logger): Promise<
       stopping ??= (async () => {
         log.info('shutting down', { pending_records: store.pendingRows });
         await ingest.close();
+        await api?.close();
         await exports.stop();
         await store.close();
         log.info('stopped', { committed_batches: store.commitStats.batches, committed_records: store.commitStats.rows });

@@ -77,7 +77,7 @@ service: { collector_id: second, pipelines: { p: { receivers: [otlp], exporters:
       body: encodeProtobuf(otlpRequest(records, { 'service.name': 'billing', 'tenant.id': 'acme', 'host.name': 'h1' })),
     });
     expect(response.status).toBe(200);
-    await waitFor(() => first!.exports.entries[0]!.worker.status.exported_records >= 120, 30_000, 'export');
+    await waitFor(() => first!.exports.get('second')!.worker.status.exported_records >= 120, 30_000, 'export');
 
     second.kill('SIGTERM');
     await new Promise((resolve) => second!.once('exit', resolve));

@@ -74,7 +74,7 @@ afterAll(async () => {
   await Promise.all(Object.values(receivers).map((r) => r.close()));
 });
 
-const status = (id: string) => sidecar.exports.entries.find((e) => e.destination.id === id)!.worker.status;
+const status = (id: string) => sidecar.exports.get(id)!.worker.status;
 
 describe('export to OTLP receivers', () => {
   it('delivers every event in ingest order, never more per request than max_batch_size', async () => {
@@ -121,12 +121,12 @@ describe('export to OTLP receivers', () => {
     await ingest(200, 'export.outage');
     await waitFor(() => status('flaky').state === 'retrying', 10_000, 'retrying state');
     expect(status('flaky').last_error).toMatchObject({ http_status: 503, message: expect.stringContaining('503') });
-    const entry = sidecar.exports.entries.find((e) => e.destination.id === 'flaky')!;
-    expect(await sidecar.exports.lagRecords(entry)).toBe(200);
+    const entry = sidecar.exports.get('flaky')!;
+    expect((await sidecar.exports.status(entry)).lag_records).toBe(200);
     state.down = false;
     await waitFor(() => receivers.flaky.accepted.length >= 1730, 20_000, 'recovery');
     expect(sequence(receivers.flaky.accepted)).toEqual(Array.from({ length: 1730 }, (_, i) => i + 1));
-    await waitFor(async () => (await sidecar.exports.lagRecords(entry)) === 0, 5_000, 'lag back to 0');
+    await waitFor(async () => (await sidecar.exports.status(entry)).lag_records === 0, 5_000, 'lag back to 0');
     expect(status('flaky').state).toBe('ok');
   });
 

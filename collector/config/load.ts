@@ -55,6 +55,8 @@ export interface SidecarConfig {
     | undefined;
   batch: { maxRows: number; maxAgeMs: number; maxPendingRows: number };
   store: StoreConfig;
+  /** The query/admin API listener (extensions.api); undefined when not configured. */
+  api: (ListenAddress & { allowPrivateDestinations: boolean }) | undefined;
   /** Downstream OTLP/HTTP receivers from `exporters: otlphttp/NAME` used by a pipeline. */
   destinations: Destination[];
   tokens: TokenConfig[];
@@ -134,6 +136,7 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
       insertTimeoutMs: clickhouse.insert_timeout,
       retention: { defaultDays: clickhouse.retention.default_days, tenants: clickhouse.retention.tenants },
     },
+    api: raw.extensions.api && { ...splitHostPort(raw.extensions.api.endpoint), allowPrivateDestinations: raw.extensions.api.allow_private_destinations },
     destinations: destinationsOf(raw),
     tokens: raw.auth.tokens.map((t) => ({ token: t.token, tenant: t.tenant, scopes: t.scopes })),
   };

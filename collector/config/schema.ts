@@ -174,7 +174,15 @@ export const configSchema = z
       .default({}),
     exporters: z.object({ clickhouse: clickhouseExporter }).catchall(z.unknown()),
     extensions: z
-      .object({ api: z.strictObject({ endpoint: endpoint('127.0.0.1:4319') }).optional() })
+      .object({
+        api: z
+          .strictObject({
+            endpoint: endpoint('127.0.0.1:4319'),
+            /** Let destinations made through the API reach loopback and private networks. */
+            allow_private_destinations: z.boolean().default(false),
+          })
+          .optional(),
+      })
       .catchall(z.unknown())
       .default({}),
     auth: z.strictObject({ tokens: z.array(tokenEntry).default([]) }).default({ tokens: [] }),

@@ -86,10 +86,19 @@ export const destinationSchema = z.strictObject({
 
 export type DestinationInput = z.input<typeof destinationSchema>;
 
-export function toDestination(id: string, raw: z.output<typeof destinationSchema>): Destination {
+/** What the admin API accepts: a destination plus its name and where it starts. */
+export const apiDestinationSchema = destinationSchema.extend({
+  name: z.string().trim().min(1, 'a name is required').max(100),
+  start_from: z
+    .string()
+    .default('end')
+    .refine((v) => v === 'end' || v === 'earliest' || (/^\d{4}-\d{2}-\d{2}T/.test(v) && Number.isFinite(Date.parse(v))), 'must be "end", "earliest" or an RFC 3339 time'),
+});
+
+export function toDestination(id: string, raw: z.output<typeof destinationSchema>, name = id): Destination {
   return {
     id,
-    name: id,
+    name,
     endpoint: raw.endpoint,
     headers: raw.headers,
     maxBatchSize: raw.max_batch_size,

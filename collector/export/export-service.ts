@@ -1,74 +1,244 @@
 /**
- * Runs one export worker per destination, woken by the store's commits. Owns the export
- * connection, so exports never queue behind ingest or readers.
+ * Runs one export worker per destination, woken by the store's commits: those from the
+ * config file, and those made through the admin API (persisted in ClickHouse). Owns the
+ * export connection, so exports never queue behind ingest or readers.
  */
+import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { SidecarConfig } from '../config/load.js';
 import type { Logger } from '../log.js';
 import { closeClients, openClient } from '../store/clickhouse-client.js';
 import type { EventStore } from '../store/event-store.js';
-import type { Destination } from './destination.js';
+import { apiDestinationSchema, toDestination, type Destination } from './destination.js';
+import { DestinationStore } from './destination-store.js';
 import { PositionStore } from './positions.js';
 import { RowReader } from './row-reader.js';
-import { Sender } from './sender.js';
-import { ExportWorker } from './worker.js';
+import { Sender, type SendOutcome } from './sender.js';
+import { assertPublicEndpoint } from './ssrf.js';
+import { ExportWorker, type ExportStatus } from './worker.js';
+import { encodeExportRequest } from './otlp-encoder.js';
 
 export interface ExportEntry {
   destination: Destination;
+  source: 'config' | 'api';
+  createdAt: string | undefined;
+  /** API-made destinations: the validated input, header values included. */
+  spec: Record<string, unknown> | undefined;
   worker: ExportWorker;
   sender: Sender;
 }
 
+/** A field-level problem with a destination, answered as 400. */
+export class DestinationInvalidError extends Error {
+  constructor(readonly problems: Array<{ field: string; message: string }>) {
+    super(problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+  }
+}
+
+export class DestinationConflictError extends Error {}
+
+const MASK = '***';
+
 export class ExportService {
+  private readonly entries = new Map<string, ExportEntry>();
+  private stopped = false;
+
   private constructor(
     private readonly client: ClickHouseClient,
-    private readonly endpoint: string,
-    readonly entries: ExportEntry[],
-    readonly reader: RowReader,
+    private readonly config: SidecarConfig,
     private readonly store: EventStore,
+    private readonly reader: RowReader,
+    private readonly positions: PositionStore,
+    private readonly destinations: DestinationStore,
+    private readonly log: Logger,
   ) {}
 
   static async start(config: SidecarConfig, store: EventStore, log: Logger): Promise<ExportService> {
     const client = openClient(config.store, 'audit-sidecar-export');
-    const positions = new PositionStore(client, config.store.database, config.collectorId);
-    const reader = new RowReader(client, config.store.database, config.collectorId);
-    const entries: ExportEntry[] = [];
+    const service = new ExportService(
+      client,
+      config,
+      store,
+      new RowReader(client, config.store.database, config.collectorId),
+      new PositionStore(client, config.store.database, config.collectorId),
+      new DestinationStore(client, config.store.database),
+      log,
+    );
     try {
       for (const destination of config.destinations) {
-        let start = await positions.load(destination.id);
+        let start = await service.positions.load(destination.id);
         if (start === undefined) {
-          // A new destination starts with what is ingested from now on.
           start = destination.startFrom === 'earliest' ? 0 : store.committedSeq;
-          await positions.save(destination.id, start);
+          await service.positions.save(destination.id, start);
         }
-        const sender = new Sender(destination);
-        const worker = new ExportWorker({ destination, reader, positions, sender, committedSeq: () => store.committedSeq, log }, start);
-        entries.push({ destination, worker, sender });
-        log.info('exporting', { destination: destination.id, endpoint: destination.endpoint, header_names: Object.keys(destination.headers), position: start });
+        service.run({ destination, source: 'config', createdAt: undefined, spec: undefined }, start);
+      }
+      for (const stored of await service.destinations.list()) {
+        const destination = service.fromSpec(stored.id, stored.spec);
+        const start = (await service.positions.load(stored.id)) ?? store.committedSeq;
+        service.run({ destination, source: 'api', createdAt: stored.createdAt, spec: stored.spec }, start);
       }
     } catch (error) {
-      await closeClients([client], config.store.endpoint);
+      await service.stop();
       throw error;
     }
-    const service = new ExportService(client, config.store.endpoint, entries, reader, store);
     store.onCommit(() => {
-      for (const entry of entries) entry.worker.notify();
+      for (const entry of service.entries.values()) entry.worker.notify();
     });
-    for (const entry of entries) entry.worker.start();
     return service;
   }
 
-  /** Rows waiting for a destination: committed, after its position, passing its filter. */
-  lagRecords(entry: ExportEntry): Promise<number> {
+  private get publicOnly(): boolean {
+    return !this.config.api?.allowPrivateDestinations;
+  }
+
+  private fromSpec(id: string, spec: Record<string, unknown>): Destination {
+    const parsed = apiDestinationSchema.parse(spec);
+    return toDestination(id, { ...parsed, start_from: 'end' }, parsed.name);
+  }
+
+  private run(entry: Omit<ExportEntry, 'worker' | 'sender'>, start: number): ExportEntry {
+    const { destination } = entry;
+    const sender = new Sender(destination, entry.source === 'api' && this.publicOnly);
+    const worker = new ExportWorker(
+      { destination, reader: this.reader, positions: this.positions, sender, committedSeq: () => this.store.committedSeq, log: this.log },
+      start,
+    );
+    const full = { ...entry, worker, sender };
+    this.entries.set(destination.id, full);
+    worker.start();
+    this.log.info('exporting', { destination: destination.id, endpoint: destination.endpoint, header_names: Object.keys(destination.headers), position: start });
+    return full;
+  }
+
+  private async halt(entry: ExportEntry): Promise<void> {
+    await entry.worker.stop();
+    await entry.sender.close();
+  }
+
+  list(): ExportEntry[] {
+    return [...this.entries.values()];
+  }
+
+  get(id: string): ExportEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  /** Validates API input; checks the endpoint's addresses unless private ones are allowed. */
+  private async validate(input: unknown): Promise<Record<string, unknown> & { start_from: string }> {
+    const parsed = apiDestinationSchema.safeParse(input);
+    if (!parsed.success) {
+      throw new DestinationInvalidError(
+        parsed.error.issues.map((issue) => ({
+          field: issue.path.join('.') || '(body)',
+          message: issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message,
+        })),
+      );
+    }
+    if (this.publicOnly) {
+      try {
+        await assertPublicEndpoint(parsed.data.endpoint);
+      } catch (error) {
+        throw new DestinationInvalidError([{ field: 'endpoint', message: (error as Error).message }]);
+      }
+    }
+    return input as Record<string, unknown> & { start_from: string };
+  }
+
+  /** Where a new destination starts: the current end, the beginning, or the first row received at/after a time. */
+  private async startPosition(startFrom: string): Promise<number> {
+    if (startFrom === 'earliest') return 0;
+    if (startFrom === 'end') return this.store.committedSeq;
+    const result = await this.client.query({
+      query: `SELECT toString(min(ingest_seq)) AS seq, count() AS n FROM ${this.config.store.database}.events
+              WHERE collector_id = {c:String} AND received_at >= parseDateTime64BestEffort({t:String}, 9)`,
+      query_params: { c: this.config.collectorId, t: startFrom },
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ seq: string; n: number | string }>();
+    return row && Number(row.n) > 0 ? Number(row.seq) - 1 : this.store.committedSeq;
+  }
+
+  async create(input: unknown): Promise<ExportEntry> {
+    const spec = await this.validate(input);
+    const id = `dst_${randomBytes(6).toString('hex')}`;
+    const createdAt = new Date().toISOString();
+    const start = await this.startPosition(spec.start_from);
+    await this.positions.save(id, start);
+    await this.destinations.save(id, spec, createdAt);
+    return this.run({ destination: this.fromSpec(id, spec), source: 'api', createdAt, spec }, start);
+  }
+
+  /** Applies a partial update; header values sent back masked keep their stored value. */
+  async update(id: string, patch: Record<string, unknown>): Promise<ExportEntry> {
+    const entry = this.requireApiEntry(id);
+    const previous = entry.spec!;
+    const merged: Record<string, unknown> = { ...previous, ...patch };
+    if (patch.headers !== undefined && typeof patch.headers === 'object' && patch.headers !== null) {
+      const old = (previous.headers ?? {}) as Record<string, string>;
+      merged.headers = Object.fromEntries(
+        Object.entries(patch.headers as Record<string, unknown>).map(([name, value]) => [name, value === MASK && name in old ? old[name] : value]),
+      );
+    }
+    delete merged.start_from;
+    const spec = await this.validate(merged);
+    await this.destinations.save(id, spec, entry.createdAt!);
+    await this.halt(entry);
+    // Same position: an update changes how events are sent, not which.
+    return this.run({ destination: this.fromSpec(id, spec), source: 'api', createdAt: entry.createdAt, spec }, entry.worker.status.position);
+  }
+
+  async remove(id: string): Promise<void> {
+    const entry = this.requireApiEntry(id);
+    await this.destinations.save(id, entry.spec!, entry.createdAt!, true);
+    this.entries.delete(id);
+    await this.halt(entry);
+  }
+
+  private requireApiEntry(id: string): ExportEntry {
+    const entry = this.entries.get(id);
+    if (!entry) throw new DestinationConflictError(`no destination ${id}`);
+    if (entry.source !== 'api') throw new DestinationConflictError(`destination ${id} is defined in the config file; change it there`);
+    return entry;
+  }
+
+  /** Sends one synthetic record and returns the receiver's answer. */
+  async test(entry: ExportEntry): Promise<SendOutcome> {
+    const now = `${Date.now()}000000`;
+    const body = encodeExportRequest(
+      [
+        {
+          seq: 0, event_id: `test-${randomBytes(8).toString('hex')}`, tenant_id: entry.destination.tenant ?? 'default', occurred_ns: now,
+          event_type: 'audit_sidecar.destination_test', action: 'other', outcome: 'success', actor_id: '', actor_name: '', actor_email: '',
+          actor_type: 'system', client_ip: '', user_agent: '', team_id: '', project_id: '', resource_type: 'destination',
+          resource_id: entry.destination.id, resource_name: entry.destination.name, request_method: '', request_url: '',
+          message: 'audit-sidecar destination test', changes: '{}', metadata: '{}', attributes: {}, resource_attributes: {},
+          service_name: 'audit-sidecar', severity_text: 'INFO', severity_number: 9, trace_id: '', span_id: '', source: 'test', raw: '',
+        },
+      ],
+      entry.destination.encoding,
+    );
+    return entry.sender.send(body, AbortSignal.timeout(entry.destination.timeoutMs));
+  }
+
+  async status(entry: ExportEntry): Promise<ExportStatus & { lag_records: number }> {
     const d = entry.destination;
-    return this.reader.count(entry.worker.status.position, this.store.committedSeq, { tenant: d.tenant, eventTypes: d.eventTypes });
+    let lag = 0;
+    try {
+      lag = await this.reader.count(entry.worker.status.position, this.store.committedSeq, { tenant: d.tenant, eventTypes: d.eventTypes });
+    } catch {
+      lag = Math.max(0, this.store.committedSeq - entry.worker.status.position);
+    }
+    return { ...entry.worker.status, lag_records: lag };
   }
 
   /** Ends every worker (abandoning requests in flight), then the connection. Safe twice. */
   async stop(): Promise<void> {
-    await Promise.all(this.entries.map((e) => e.worker.stop()));
-    await Promise.all(this.entries.map((e) => e.sender.close()));
-    await closeClients([this.client], this.endpoint);
-    this.entries.length = 0;
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all([...this.entries.values()].map((e) => this.halt(e)));
+    this.entries.clear();
+    await closeClients([this.client], this.config.store.endpoint);
   }
 }
+

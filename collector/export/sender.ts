@@ -7,6 +7,8 @@ import { gzipSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 import type { Destination } from './destination.js';
 import { ExportLogsServiceRequestType } from '../receivers/otlp/codec.js';
+import { isForbiddenAddress, publicOnlyLookup } from './ssrf.js';
+import { isIP } from 'node:net';
 
 export type SendOutcome =
   | { kind: 'ok'; status: number; rejected: number; message: string }
@@ -58,9 +60,16 @@ function partialSuccess(body: Buffer, contentType: string): { rejected: number; 
 export class Sender {
   private readonly agent: Agent;
 
-  constructor(private readonly destination: Destination) {
+  /**
+   * `publicOnly`: refuse loopback, private, link-local and metadata addresses on every
+   * connection (destinations made through the API, unless allowed by config).
+   */
+  constructor(
+    private readonly destination: Destination,
+    private readonly publicOnly = false,
+  ) {
     this.agent = new Agent({
-      connect: { timeout: destination.timeoutMs },
+      connect: { timeout: destination.timeoutMs, ...(publicOnly ? { lookup: publicOnlyLookup } : {}) },
       headersTimeout: destination.timeoutMs,
       bodyTimeout: destination.timeoutMs,
       keepAliveTimeout: 30_000,
@@ -70,6 +79,11 @@ export class Sender {
 
   async send(encoded: Buffer, signal: AbortSignal): Promise<SendOutcome> {
     const d = this.destination;
+    if (this.publicOnly) {
+      // An IP-literal host is never looked up, so the lookup guard cannot see it.
+      const host = new URL(d.endpoint).hostname.replace(/^\[(.*)\]$/, '$1');
+      if (isIP(host) && isForbiddenAddress(host)) return { kind: 'fail', status: undefined, message: `${host} is a loopback, private, link-local or metadata address` };
+    }
     const body = d.compression === 'gzip' ? gzipSync(encoded) : encoded;
     const headers: Record<string, string> = {
       ...d.headers,

@@ -2,20 +2,18 @@
  * The ingest listener (default 127.0.0.1:4318): OTLP/HTTP logs and health. Closing it
  * stops accepting connections and waits for requests in flight to be answered.
  */
-import type { AddressInfo } from 'node:net';
-import type { IncomingMessage, Server } from 'node:http';
-import { serve } from '@hono/node-server';
+import type { IncomingMessage } from 'node:http';
 import { Hono } from 'hono';
+import { listen } from '../http/listen.js';
 import type { SidecarConfig } from '../config/load.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Logger } from '../log.js';
 import { IngestStats } from './ingest-stats.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import { otlpLogsHandler } from './otlp/logs-handler.js';
 import { auditJsonHandler } from './audit-json/handler.js';
 import { ProfileRegistry } from '../../pipelines/json/registry.js';
-
-const CLOSE_GRACE_MS = 10_000;
 
 export interface IngestServer {
   readonly url: string;
@@ -25,6 +23,7 @@ export interface IngestServer {
 
 export interface IngestServerDeps {
   config: SidecarConfig;
+  metrics: Metrics;
   store: EventStore;
   auth: TokenVerifier;
   log: Logger;
@@ -67,33 +66,8 @@ export function createIngestApp(deps: IngestServerDeps, stats: IngestStats) {
 }
 
 export async function startIngestServer(deps: IngestServerDeps): Promise<IngestServer> {
-  const stats = new IngestStats();
-  const app = createIngestApp(deps, stats);
-  const { host, port } = deps.config.ingest;
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s as Server));
-    s.once('error', reject);
-  });
-  server.keepAliveTimeout = 65_000;
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-  deps.log.info('ingest listening', { url });
-  return {
-    url,
-    stats,
-    close: () =>
-      new Promise<void>((resolve) => {
-        // Requests in flight are answered (their rows committed) before close resolves;
-        // a client that holds a connection open longer than the grace period is cut off.
-        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-        // Keep-alive connections turn idle as their last response goes out; close them then.
-        const sweep = setInterval(() => server.closeIdleConnections(), 50);
-        server.close(() => {
-          clearTimeout(force);
-          clearInterval(sweep);
-          resolve();
-        });
-        server.closeIdleConnections();
-      }),
-  };
+  const stats = new IngestStats(deps.metrics);
+  const listener = await listen(createIngestApp(deps, stats).fetch, deps.config.ingest.host, deps.config.ingest.port);
+  deps.log.info('ingest listening', { url: listener.url });
+  return { url: listener.url, stats, close: listener.close };
 }

@@ -1,15 +1,15 @@
-/** Counters the ingest path keeps, for the log and (later) /metrics. */
+import type { Metrics } from '../telemetry/metrics.js';
+
+/** What the ingest path counts: records by outcome and failed requests, as metrics. */
 export class IngestStats {
-  readonly accepted = new Map<string, number>();
-  readonly rejected = new Map<string, number>();
-  readonly failedRequests = new Map<number, number>();
+  constructor(private readonly metrics: Metrics) {}
 
   recordAccepted(source: string, accepted: number, rejected: number): void {
-    this.accepted.set(source, (this.accepted.get(source) ?? 0) + accepted);
-    if (rejected > 0) this.rejected.set(source, (this.rejected.get(source) ?? 0) + rejected);
+    if (accepted > 0) this.metrics.ingestRecords.inc({ source, outcome: 'accepted' }, accepted);
+    if (rejected > 0) this.metrics.ingestRecords.inc({ source, outcome: 'rejected' }, rejected);
   }
 
-  recordFailure(_source: string, status: number): void {
-    this.failedRequests.set(status, (this.failedRequests.get(status) ?? 0) + 1);
+  recordFailure(source: string, status: number): void {
+    this.metrics.ingestFailedRequests.inc({ source, status: String(status) });
   }
 }

@@ -13,6 +13,7 @@ import { closeClients, openClient } from './clickhouse-client.js';
 import { GroupCommit } from './group-commit.js';
 import { IngestSequence } from './ingest-sequence.js';
 import { migrate } from './migrations.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import { duplicateKey, encodeRows, INSERT_COLUMNS, INSERT_FORMAT, keepRows, tsvString, type EncodedRows } from './row-encoding.js';
 
 /** An event whose source gave no time carries the receive time as occurred_at. */
@@ -20,6 +21,7 @@ const lacksSourceTime = (event: AuditEvent): boolean => event.occurred_at === ev
 
 export interface EventStoreOptions {
   collectorId: string;
+  metrics?: Metrics;
   batch: { maxRows: number; maxAgeMs: number; maxPendingRows: number };
   log: Logger;
 }
@@ -154,10 +156,13 @@ export class EventStore {
       const payload = buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers);
       if (payload.length > 0) await this.insert(payload); // empty: every row was stored already
     } catch (error) {
+      this.options.metrics?.commitFailures.inc();
       this.options.log.error('batch insert failed', { rows, error: (error as Error).message });
       throw new StoreUnavailableError(`store could not commit the batch: ${(error as Error).message}`, { cause: error });
     }
     this.options.log.debug('batch committed', { rows, last_seq: lastSeq, ms: Date.now() - started });
+    this.options.metrics?.commitRows.observe(rows);
+    this.options.metrics?.commitSeconds.observe((Date.now() - started) / 1000);
     this.lastCommittedSeq = lastSeq;
     for (const listener of this.commitListeners) listener(lastSeq);
   }

@@ -22,6 +22,8 @@ export interface TestConfigOptions {
   retention?: Record<string, unknown>;
   tokens?: Array<Record<string, unknown>>;
   auditJson?: Record<string, unknown>;
+  /** extensions.api; the API listener runs on an ephemeral port when given. */
+  api?: Record<string, unknown>;
   /** otlphttp/NAME exporters: NAME -> config. */
   destinations?: Record<string, Record<string, unknown>>;
 }
@@ -36,6 +38,7 @@ export function testConfig(options: TestConfigOptions): SidecarConfig {
         ...Object.fromEntries(Object.entries(options.destinations ?? {}).map(([name, d]) => [`otlphttp/${name}`, d])),
       },
       auth: { tokens: options.tokens ?? [] },
+      ...(options.api ? { extensions: { api: { endpoint: '127.0.0.1:0', ...options.api } } } : {}),
       service: {
         collector_id: options.collectorId ?? 'test',
         pipelines: {

@@ -1,0 +1,94 @@
+/**
+ * The query/admin API listener (default 127.0.0.1:4319): health, readiness, metrics, and
+ * the destinations admin. Errors become responses in one place (onError).
+ */
+import { Hono } from 'hono';
+import type { MiddlewareHandler } from 'hono';
+import type { Scope, TokenVerifier } from '../auth/tokens.js';
+import type { SidecarConfig } from '../config/load.js';
+import { HttpError, forbidden } from '../errors.js';
+import { DestinationConflictError, DestinationInvalidError, type ExportService } from '../export/export-service.js';
+import { listen, type Listener } from '../http/listen.js';
+import type { Logger } from '../log.js';
+import type { EventStore } from '../store/event-store.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { destinationRoutes } from './destinations.js';
+import type { ApiEnv } from './env.js';
+
+export interface ApiDeps {
+  config: SidecarConfig;
+  store: EventStore;
+  exports: ExportService;
+  auth: TokenVerifier;
+  metrics: Metrics;
+  log: Logger;
+}
+
+function requireScope(auth: TokenVerifier, scope: Scope, unboundOnly = false): MiddlewareHandler<ApiEnv> {
+  return async function authorize(c, next) {
+    const principal = auth.authenticate(c.req.header('authorization'), scope);
+    if (unboundOnly && principal.tenant !== undefined) throw forbidden('destinations are managed with a token not bound to a tenant');
+    c.set('principal', principal);
+    await next();
+  };
+}
+
+export function createApiApp(deps: ApiDeps) {
+  const app = new Hono<ApiEnv>();
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const ready = await deps.store.ping().catch(() => false);
+    return c.json({ status: ready ? 'ready' : 'store unreachable' }, ready ? 200 : 503);
+  });
+  app.get('/metrics', requireScope(deps.auth, 'read'), async (c) =>
+    c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
+  );
+  app.use('/api/v1/destinations/*', requireScope(deps.auth, 'admin', true));
+  app.use('/api/v1/destinations', requireScope(deps.auth, 'admin', true));
+  app.route('/api/v1/destinations', destinationRoutes(deps.exports));
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((error, c) => {
+    if (error instanceof HttpError) {
+      if (error.retryAfterSeconds !== undefined) c.header('retry-after', String(error.retryAfterSeconds));
+      return c.json({ error: error.message }, error.status);
+    }
+    if (error instanceof DestinationInvalidError) return c.json({ error: 'invalid destination', problems: error.problems }, 400);
+    if (error instanceof DestinationConflictError) return c.json({ error: error.message }, 409);
+    deps.log.error('api request failed', { path: c.req.path, error: error.message });
+    return c.json({ error: 'internal error' }, 500);
+  });
+  return app;
+}
+
+/** Registers the export figures as metrics read at scrape time. */
+function registerExportMetrics(deps: ApiDeps): void {
+  const each = async (read: (entry: ReturnType<ExportService['list']>[number], status: Awaited<ReturnType<ExportService['status']>>) => void) => {
+    for (const entry of deps.exports.list()) read(entry, await deps.exports.status(entry));
+  };
+  deps.metrics.gauge('audit_sidecar_export_records', 'Records a destination acknowledged since start.', ['destination'], (set) =>
+    each((e, s) => set({ destination: e.destination.id }, s.exported_records)),
+  );
+  deps.metrics.gauge('audit_sidecar_export_lag_records', 'Records waiting to be exported to a destination.', ['destination'], (set) =>
+    each((e, s) => set({ destination: e.destination.id }, s.lag_records)),
+  );
+  deps.metrics.gauge('audit_sidecar_export_state', 'A destination\'s state (1 for the current one).', ['destination', 'state'], (set) =>
+    each((e, s) => {
+      for (const state of ['ok', 'retrying', 'failing', 'disabled']) set({ destination: e.destination.id, state }, s.state === state ? 1 : 0);
+    }),
+  );
+  deps.metrics.gauge('audit_sidecar_export_last_success_timestamp_seconds', 'When a destination last acknowledged a batch.', ['destination'], (set) =>
+    each((e, s) => set({ destination: e.destination.id }, s.last_success_at ? Date.parse(s.last_success_at) / 1000 : 0)),
+  );
+  deps.metrics.gauge('audit_sidecar_export_last_error_http_status', 'HTTP status of a destination\'s last error (0: none or network).', ['destination'], (set) =>
+    each((e, s) => set({ destination: e.destination.id }, s.last_error?.http_status ?? 0)),
+  );
+  deps.metrics.gauge('audit_sidecar_store_pending_rows', 'Rows accepted and not yet committed.', [], (set) => set({}, deps.store.pendingRows));
+}
+
+export async function startApiServer(deps: ApiDeps): Promise<Listener> {
+  const { host, port } = deps.config.api!;
+  registerExportMetrics(deps);
+  const listener = await listen(createApiApp(deps).fetch, host, port);
+  deps.log.info('api listening', { url: listener.url });
+  return listener;
+}
