@@ -125,7 +125,7 @@ export class ExportService {
   }
 
   /** Validates API input; checks the endpoint's addresses unless private ones are allowed. */
-  private async validate(input: unknown): Promise<Record<string, unknown> & { start_from: string }> {
+  private async validate(input: Record<string, unknown>): Promise<{ spec: Record<string, unknown>; startFrom: string }> {
     const parsed = apiDestinationSchema.safeParse(input);
     if (!parsed.success) {
       throw new DestinationInvalidError(
@@ -142,7 +142,9 @@ export class ExportService {
         throw new DestinationInvalidError([{ field: 'endpoint', message: (error as Error).message }]);
       }
     }
-    return input as Record<string, unknown> & { start_from: string };
+    // Stored as given (defaults re-apply when read); where it starts matters only now.
+    const { start_from: _startFrom, ...spec } = input;
+    return { spec, startFrom: parsed.data.start_from };
   }
 
   /** Where a new destination starts: the current end, the beginning, or the first row received at/after a time. */
@@ -159,11 +161,11 @@ export class ExportService {
     return row && Number(row.n) > 0 ? Number(row.seq) - 1 : this.store.committedSeq;
   }
 
-  async create(input: unknown): Promise<ExportEntry> {
-    const spec = await this.validate(input);
+  async create(input: Record<string, unknown>): Promise<ExportEntry> {
+    const { spec, startFrom } = await this.validate(input);
     const id = `dst_${randomBytes(6).toString('hex')}`;
     const createdAt = new Date().toISOString();
-    const start = await this.startPosition(spec.start_from);
+    const start = await this.startPosition(startFrom);
     await this.positions.save(id, start);
     await this.destinations.save(id, spec, createdAt);
     return this.run({ destination: this.fromSpec(id, spec), source: 'api', createdAt, spec }, start);
@@ -181,7 +183,7 @@ export class ExportService {
       );
     }
     delete merged.start_from;
-    const spec = await this.validate(merged);
+    const { spec } = await this.validate(merged);
     await this.destinations.save(id, spec, entry.createdAt!);
     await this.halt(entry);
     // Same position: an update changes how events are sent, not which.
