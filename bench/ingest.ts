@@ -4,7 +4,11 @@
  * and prints records/s, ack latency p50/p99 and the sidecar's peak RSS, next to the
  * ceiling measured in the same run: the same rows inserted straight into the same engine.
  *
- *   BENCH_SECONDS (60)  BENCH_CONCURRENCY (64)  BENCH_CEILING_SECONDS (15)  BENCH_NODE_ARGS
+ * Then it measures export: a sidecar on the same data drains the stored rows to a local
+ * OTLP receiver at max_batch_size 1000 and 100.
+ *
+ *   BENCH_SECONDS (60)  BENCH_CONCURRENCY (64)  BENCH_CEILING_SECONDS (15)
+ *   BENCH_EXPORT_SECONDS (15)  BENCH_NODE_ARGS
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,10 +27,12 @@ import { normalizeExportRequest } from '../pipelines/otlp/request.js';
 import { projectRoot } from '../collector/paths.js';
 import type { AuditEvent } from '../schemas/audit-event.js';
 import { buildTemplate, stamp } from './workload.js';
+import { measureExport } from './export.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const CEILING_SECONDS = Number(process.env.BENCH_CEILING_SECONDS ?? 15);
+const EXPORT_SECONDS = Number(process.env.BENCH_EXPORT_SECONDS ?? 15);
 const RECORDS_PER_REQUEST = 100;
 const BATCH_ROWS = 5000;
 
@@ -203,6 +209,11 @@ async function main(): Promise<void> {
     const stored = await storedRows(join(dataDir, 'data'));
     process.stderr.write(`ceiling: ${CEILING_SECONDS} s of ${BATCH_ROWS}-row inserts of the same rows into a fresh embedded store\n`);
     const ceiling = await measureCeiling(load.templates);
+    const exports = [];
+    for (const batchSize of [1000, 100]) {
+      process.stderr.write(`export: ${EXPORT_SECONDS} s draining stored rows at max_batch_size ${batchSize}\n`);
+      exports.push(await measureExport(dataDir, join(dataDir, 'data'), batchSize, EXPORT_SECONDS, port));
+    }
     const rate = load.acked / load.elapsed;
     const lines = [
       '',
@@ -215,6 +226,7 @@ async function main(): Promise<void> {
       `  rows stored            ${stored.rows} (${stored.rows === load.acked ? 'equal to' : 'DIFFERENT FROM'} records acknowledged)`,
       `  ceiling (raw inserts)  ${Math.round(ceiling)} rows/s`,
       `  sidecar / ceiling      ${(rate / ceiling).toFixed(2)}`,
+      ...exports.map((e) => `  export, batch ${String(e.batchSize).padEnd(5)}   ${Math.round(e.records / e.seconds)} records/s (${(e.records / e.seconds / rate).toFixed(2)} of ingest)`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     if (stored.rows !== load.acked) process.exitCode = 1;

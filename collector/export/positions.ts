@@ -2,6 +2,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 
 export class PositionStore {
+  /** Per destination: the save running now, and the newest position waiting to be saved. */
+  private readonly saving = new Map<string, { running: Promise<void>; next: number | undefined }>();
+
   constructor(
     private readonly client: ClickHouseClient,
     private readonly database: string,
@@ -19,6 +22,39 @@ export class PositionStore {
     });
     const [row] = await result.json<{ position: string; n: number | string }>();
     return row && Number(row.n) > 0 ? Number(row.position) : undefined;
+  }
+
+  /**
+   * Records an acknowledged position without making the sender wait: saves run one at a
+   * time per destination, and positions acknowledged during a save are coalesced into the
+   * next one. flush() waits for the newest to be written.
+   */
+  saveSoon(destinationId: string, position: number, onError: (error: Error) => void): void {
+    const current = this.saving.get(destinationId);
+    if (current) {
+      current.next = position;
+      return;
+    }
+    const state: { running: Promise<void>; next: number | undefined } = { running: Promise.resolve(), next: undefined };
+    const loop = async (first: number) => {
+      let pending: number | undefined = first;
+      while (pending !== undefined) {
+        state.next = undefined;
+        try {
+          await this.save(destinationId, pending);
+        } catch (error) {
+          onError(error as Error);
+        }
+        pending = state.next;
+      }
+      this.saving.delete(destinationId);
+    };
+    this.saving.set(destinationId, state);
+    state.running = loop(position);
+  }
+
+  async flush(destinationId: string): Promise<void> {
+    await this.saving.get(destinationId)?.running;
   }
 
   async save(destinationId: string, position: number): Promise<void> {

@@ -13,6 +13,9 @@ import type { Sender, SendOutcome } from './sender.js';
 
 export type ExportState = 'ok' | 'retrying' | 'failing' | 'disabled';
 
+/** Rows one read fetches at most, whatever the batch size. */
+const READ_AHEAD_ROWS = 5_000;
+
 export interface ExportStatus {
   state: ExportState;
   last_error: { at: string; message: string; http_status: number | null } | null;
@@ -50,6 +53,8 @@ export class ExportWorker {
   private failures = 0;
   /** Lowered after a 413, restored after a success. */
   private batchLimit: number;
+  /** Rows read but not yet acknowledged: one read serves many sends (a read costs a part's worth of I/O). */
+  private buffer: ExportRow[] = [];
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -76,12 +81,13 @@ export class ExportWorker {
     this.wake?.();
   }
 
-  /** Abandons a request in flight (its rows are resent on the next start) and ends the loop. */
+  /** Abandons a request in flight (its rows are resent on the next start), ends the loop, saves the position. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
     this.wake?.();
     await this.running;
+    await this.deps.positions.flush(this.deps.destination.id);
   }
 
   /** Waits `ms`; an idle wait also ends when rows are committed. Backoffs are not cut short by new rows. */
@@ -101,24 +107,24 @@ export class ExportWorker {
   private async run(): Promise<void> {
     const d = this.deps.destination;
     while (!this.stopped) {
-      let rows: ExportRow[];
       this.dirty = false;
       const through = this.deps.committedSeq();
       try {
-        rows = through > this.status.position
-          ? await this.deps.reader.read(this.status.position, through, this.batchLimit, { tenant: d.tenant, eventTypes: d.eventTypes })
-          : [];
+        if (this.buffer.length === 0 && through > this.status.position) {
+          this.buffer = await this.deps.reader.read(this.status.position, through, Math.max(READ_AHEAD_ROWS, d.maxBatchSize), { tenant: d.tenant, eventTypes: d.eventTypes });
+        }
       } catch (error) {
         this.recordError(`cannot read rows to export: ${(error as Error).message}`, undefined, 'retrying');
         await this.sleep(backoffMs(this.failures++, d.retry.initialIntervalMs, d.retry.maxIntervalMs), false);
         continue;
       }
-      if (rows.length === 0) {
+      if (this.buffer.length === 0) {
         // Nothing new passes this destination's filter up to `through`: move past it.
-        if (through > this.status.position) await this.advance(through, 0);
+        if (through > this.status.position) this.advance(through, 0);
         await this.sleep(1_000, true);
         continue;
       }
+      const rows = this.buffer.slice(0, this.batchLimit);
       const outcome = await this.deps.sender.send(encodeExportRequest(rows, d.encoding), this.abort.signal);
       if (this.stopped) break;
       await this.handle(outcome, rows);
@@ -129,7 +135,8 @@ export class ExportWorker {
     const d = this.deps.destination;
     switch (outcome.kind) {
       case 'ok': {
-        await this.advance(rows[rows.length - 1]!.seq, rows.length);
+        this.buffer.splice(0, rows.length);
+        this.advance(rows[rows.length - 1]!.seq, rows.length);
         if (outcome.rejected > 0) {
           this.status.last_warning = { at: new Date().toISOString(), message: this.redact(outcome.message), rejected_records: outcome.rejected };
           this.deps.log.warn('receiver rejected part of a batch', { destination: d.id, rejected_records: outcome.rejected, message: this.redact(outcome.message) });
@@ -158,13 +165,11 @@ export class ExportWorker {
     await this.sleep(wait, false);
   }
 
-  private async advance(position: number, exported: number): Promise<void> {
-    try {
-      await this.deps.positions.save(this.deps.destination.id, position);
-    } catch (error) {
-      // The batch was delivered; without a saved position a restart resends it (at least once).
-      this.deps.log.warn('could not persist the export position', { destination: this.deps.destination.id, error: (error as Error).message });
-    }
+  private advance(position: number, exported: number): void {
+    // The batch was delivered; a position not yet saved only means a restart resends it.
+    this.deps.positions.saveSoon(this.deps.destination.id, position, (error) =>
+      this.deps.log.warn('could not persist the export position', { destination: this.deps.destination.id, error: error.message }),
+    );
     const recovered = this.status.state !== 'ok';
     this.status.position = position;
     this.status.exported_records += exported;
