@@ -72,7 +72,12 @@ export class ExportWorker {
   }
 
   start(): void {
-    if (this.deps.destination.enabled) this.running ??= this.run();
+    if (!this.deps.destination.enabled) return;
+    this.running ??= this.run().catch((error: unknown) => {
+      // A bug here must not take the process (and ingest) down; say so loudly instead.
+      this.recordError(`export stopped: ${(error as Error).message}`, undefined, 'failing');
+      this.deps.log.error('export worker stopped', { destination: this.deps.destination.id, error: (error as Error).message });
+    });
   }
 
   /** New rows were committed: stop waiting for them. */
@@ -125,7 +130,16 @@ export class ExportWorker {
         continue;
       }
       const rows = this.buffer.slice(0, this.batchLimit);
-      const outcome = await this.deps.sender.send(encodeExportRequest(rows, d.encoding), this.abort.signal);
+      let body: Buffer;
+      try {
+        body = encodeExportRequest(rows, d.encoding);
+      } catch (error) {
+        // Never skip a row: keep the position and say which rows cannot be encoded.
+        this.recordError(`cannot encode rows ${rows[0]!.seq}..${rows[rows.length - 1]!.seq}: ${(error as Error).message}`, undefined, 'failing');
+        await this.sleep(backoffMs(this.failures++, d.retry.initialIntervalMs, d.retry.maxIntervalMs), false);
+        continue;
+      }
+      const outcome = await this.deps.sender.send(body, this.abort.signal);
       if (this.stopped) break;
       await this.handle(outcome, rows);
     }
