@@ -157,7 +157,7 @@ async function measureCeiling(templates: ReturnType<typeof buildTemplate>[]): Pr
   );
   const events: AuditEvent[] = [];
   for (const t of templates) {
-    const normalized = normalizeExportRequest(decodeProtobuf(t.body), {
+    const normalized = normalizeExportRequest(decodeProtobuf(stamp(t, Buffer.alloc(t.body.length), events.length)), {
       tenantOverride: undefined,
       receivedAtNanos: `${Date.now()}000000`,
       retention: { defaultDays: 90, tenants: {} },

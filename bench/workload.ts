@@ -6,10 +6,12 @@
 import { ExportLogsServiceRequestType } from '../collector/receivers/otlp/codec.js';
 
 const UID_PLACEHOLDER = 'UUUUUUUUUUUUUUUU';
+/** Recognisable fixed64 times, replaced by the send time (records occur as they are sent). */
+const TIME_MARK = 0x7ead_beef_0000_0000n;
 const ACTIONS = ['monitor.create', 'monitor.update', 'monitor.delete', 'user.login', 'user.logout', 'api_key.create', 'team.member.grant', 'incident.read'];
 const METHODS = ['POST', 'PATCH', 'DELETE', 'POST', 'POST', 'POST', 'PUT', 'GET'];
 
-function record(i: number, nowNanos: bigint) {
+function record(i: number) {
   const kind = i % ACTIONS.length;
   const user = `user-${(i * 7919) % 5000}`;
   const attrs: Record<string, string> = {
@@ -29,8 +31,8 @@ function record(i: number, nowNanos: bigint) {
     'audit.metadata': JSON.stringify({ plan: 'team', region: 'eu-west-1', request_id: `r-${i}` }),
   };
   return {
-    timeUnixNano: (nowNanos - BigInt(i) * 1_000_000n).toString(),
-    observedTimeUnixNano: nowNanos.toString(),
+    timeUnixNano: (TIME_MARK + BigInt(i)).toString(),
+    observedTimeUnixNano: (TIME_MARK + BigInt(i)).toString(),
     severityNumber: 9,
     severityText: 'INFO',
     eventName: ACTIONS[kind],
@@ -45,11 +47,12 @@ export interface RequestTemplate {
   body: Buffer;
   /** Byte offsets of the uid placeholders to overwrite per send. */
   offsets: number[];
+  /** Byte offsets of each record's time fields (fixed64), with the record's index. */
+  timeOffsets: Array<[offset: number, index: number]>;
   records: number;
 }
 
 export function buildTemplate(recordsPerRequest: number, variant: number): RequestTemplate {
-  const now = BigInt(Date.now()) * 1_000_000n;
   const request = {
     resourceLogs: [
       {
@@ -60,20 +63,30 @@ export function buildTemplate(recordsPerRequest: number, variant: number): Reque
             { key: 'host.name', value: { stringValue: `pod-${variant}` } },
           ],
         },
-        scopeLogs: [{ scope: { name: 'audit' }, logRecords: Array.from({ length: recordsPerRequest }, (_, i) => record(i + variant * 1000, now)) }],
+        scopeLogs: [{ scope: { name: 'audit' }, logRecords: Array.from({ length: recordsPerRequest }, (_, i) => record(i + variant * 1000)) }],
       },
     ],
   };
   const body = Buffer.from(ExportLogsServiceRequestType.encode(ExportLogsServiceRequestType.fromObject(request)).finish());
   const offsets: number[] = [];
   for (let at = body.indexOf(UID_PLACEHOLDER); at >= 0; at = body.indexOf(UID_PLACEHOLDER, at + 1)) offsets.push(at);
-  return { body, offsets, records: recordsPerRequest };
+  const timeOffsets: Array<[number, number]> = [];
+  for (let at = 0; at + 8 <= body.length; at++) {
+    const value = body.readBigUInt64LE(at);
+    if (value >= TIME_MARK && value < TIME_MARK + 1_000_000n) timeOffsets.push([at, Number(value - TIME_MARK) % 1000]);
+  }
+  return { body, offsets, timeOffsets, records: recordsPerRequest };
 }
 
-/** Writes a 16-digit request number into every placeholder, making every uid unique. */
+/**
+ * Writes a 16-digit request number into every placeholder, making every uid unique, and
+ * the send time (less a microsecond per record) into the time fields.
+ */
 export function stamp(template: RequestTemplate, target: Buffer, requestNumber: number): Buffer {
   template.body.copy(target);
   const digits = String(requestNumber).padStart(16, '0');
   for (const offset of template.offsets) target.write(digits, offset, 'latin1');
+  const now = BigInt(Date.now()) * 1_000_000n;
+  for (const [offset, index] of template.timeOffsets) target.writeBigUInt64LE(now - BigInt(index) * 1_000n, offset);
   return target;
 }

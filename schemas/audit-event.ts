@@ -92,6 +92,11 @@ export interface AuditEvent {
   source: string;
   raw: string;
   retention_days: number;
+  /**
+   * Not a column: set when the source gave no time, so occurred_at is the receive time and
+   * a resent copy differs in occurred_at (the store checks those for duplicates).
+   */
+  occurred_at_is_receive_time?: true;
 }
 
 /** A stored row: the event plus what the store assigns. */

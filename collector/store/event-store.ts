@@ -16,8 +16,7 @@ import { migrate } from './migrations.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { duplicateKey, encodeRows, INSERT_COLUMNS, INSERT_FORMAT, keepRows, tsvString, type EncodedRows } from './row-encoding.js';
 
-/** An event whose source gave no time carries the receive time as occurred_at. */
-const lacksSourceTime = (event: AuditEvent): boolean => event.occurred_at === event.received_at;
+const lacksSourceTime = (event: AuditEvent): boolean => event.occurred_at_is_receive_time === true;
 
 export interface EventStoreOptions {
   collectorId: string;

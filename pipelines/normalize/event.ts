@@ -127,5 +127,6 @@ export function finishEvent(draft: EventDraft, source: string, raw: string, ctx:
     source,
     raw,
     retention_days: retention,
+    ...(draft.occurredAt === undefined ? { occurred_at_is_receive_time: true as const } : {}),
   };
 }

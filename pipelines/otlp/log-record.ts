@@ -232,5 +232,6 @@ function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestCont
     source: 'otlp',
     raw,
     retention_days: retention,
+    ...(time === undefined && observed === undefined ? { occurred_at_is_receive_time: true as const } : {}),
   };
 }
