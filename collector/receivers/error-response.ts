@@ -11,3 +11,11 @@ export function toHttpError(error: unknown): HttpError {
   if (error instanceof StoreUnavailableError) return new HttpError(503, error.message, 2);
   return new HttpError(503, `internal error: ${(error as Error)?.message ?? String(error)}`, 5);
 }
+
+/** Headers every error answer carries: when to retry, and closing a connection whose body was not read. */
+export function errorHeaders(error: HttpError): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
+  if (error.status === 413 || error.status === 408) headers.connection = 'close';
+  return headers;
+}

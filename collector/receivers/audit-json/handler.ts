@@ -15,7 +15,7 @@ import { HttpError, payloadTooLarge, unsupportedMediaType } from '../../errors.j
 import type { Logger } from '../../log.js';
 import type { EventStore } from '../../store/event-store.js';
 import { nowNanos } from '../clock.js';
-import { toHttpError } from '../error-response.js';
+import { errorHeaders, toHttpError } from '../error-response.js';
 import type { IngestStats } from '../ingest-stats.js';
 import { readBody, type BodyLimits } from '../read-body.js';
 import { parseAuditBody, type BodyKind } from './parse-body.js';
@@ -99,7 +99,5 @@ export function auditJsonHandler(deps: AuditJsonDeps) {
 }
 
 function jsonError(c: Context, error: HttpError): Response {
-  if (error.retryAfterSeconds !== undefined) c.header('retry-after', String(error.retryAfterSeconds));
-  if (error.status === 413 || error.status === 408) c.header('connection', 'close');
-  return c.json({ error: error.message }, error.status);
+  return c.json({ error: error.message }, error.status, errorHeaders(error));
 }

@@ -13,7 +13,7 @@ import type { IngestStats } from '../ingest-stats.js';
 import type { Logger } from '../../log.js';
 import { readBody, type BodyLimits } from '../read-body.js';
 import { nowNanos } from '../clock.js';
-import { toHttpError } from '../error-response.js';
+import { errorHeaders, toHttpError } from '../error-response.js';
 import { contentTypeOf, DecodeError, decodeRequest, encodeResponse, encodeStatus, type OtlpEncoding } from './codec.js';
 
 export interface OtlpLogsDeps {
@@ -74,9 +74,7 @@ export function otlpLogsHandler(deps: OtlpLogsDeps) {
       deps.stats.recordFailure('otlp', httpError.status);
       if (httpError.status >= 500) deps.log.warn('ingest request failed', { path: '/v1/logs', status: httpError.status, error: httpError.message });
       const statusEncoding = encoding ?? 'json';
-      const headers: Record<string, string> = { 'content-type': contentTypeOf(statusEncoding) };
-      if (httpError.retryAfterSeconds !== undefined) headers['retry-after'] = String(httpError.retryAfterSeconds);
-      if (httpError.status === 413 || httpError.status === 408) headers.connection = 'close';
+      const headers = { ...errorHeaders(httpError), 'content-type': contentTypeOf(statusEncoding) };
       const status = encodeStatus(GRPC_CODES[httpError.status] ?? 2, httpError.message, statusEncoding);
       return c.body(status, httpError.status, headers);
     }
