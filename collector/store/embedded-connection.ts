@@ -1,9 +1,13 @@
 /**
  * The embedded store's connection: chDB's implementation of the client's Connection
- * contract, with inserts of tab-separated rows handed to the engine as the Buffer they
- * already are. chDB's generic insert turns the body into a JS string and back (two copies
- * of every batch on the main thread, a fifth of the engine's time per row, measured);
- * its raw insert passes the Buffer through untouched. Everything else is chDB's own.
+ * contract, with two changes.
+ * - Inserts of tab-separated rows are handed to the engine as the Buffer they already are.
+ *   chDB's generic insert turns the body into a JS string and back (two copies of every
+ *   batch on the main thread, a fifth of the engine's time per row, measured); its raw
+ *   insert passes the Buffer through untouched.
+ * - Query settings are session state in chDB (it prefixes `SET …` to each statement), so
+ *   they are applied once per connection, `readonly` last: once a session is read-only it
+ *   may not change settings, which is what a server does per request anyway.
  */
 import type { Readable } from 'node:stream';
 import { ChdbConnection } from 'chdb/connection';
@@ -26,7 +30,39 @@ const scalarSettings = (settings: ConnInsertParams<Readable>['clickhouse_setting
     ),
   );
 
+type Settings = ConnInsertParams<Readable>['clickhouse_settings'];
+
 export class EmbeddedConnection extends ChdbConnection {
+  private appliedSettings = '';
+
+  /** Applies the settings to the session if they differ from the last applied; returns params without them. */
+  private async withSession<P extends { clickhouse_settings?: Settings }>(params: P): Promise<P> {
+    // default_format is no session setting: chDB takes it as the statement's output format.
+    const { default_format: format, ...settings } = params.clickhouse_settings ?? {};
+    const passOn = format === undefined ? undefined : { default_format: format };
+    if (Object.keys(settings).length === 0) return { ...params, clickhouse_settings: passOn };
+    const key = JSON.stringify(settings);
+    if (key !== this.appliedSettings) {
+      const { readonly, ...rest } = settings;
+      const ordered = readonly === undefined ? rest : { ...rest, readonly };
+      await super.command({ query: 'SELECT 1', clickhouse_settings: ordered } as Parameters<ChdbConnection['command']>[0]);
+      this.appliedSettings = key;
+    }
+    return { ...params, clickhouse_settings: passOn };
+  }
+
+  override async query(params: Parameters<ChdbConnection['query']>[0]) {
+    return super.query(await this.withSession(params));
+  }
+
+  override async exec(params: Parameters<ChdbConnection['exec']>[0]) {
+    return super.exec(await this.withSession(params));
+  }
+
+  override async command(params: Parameters<ChdbConnection['command']>[0]) {
+    return super.command(await this.withSession(params));
+  }
+
   override async insert(params: ConnInsertParams<Readable>): Promise<ConnInsertResult> {
     const statement = INSERT_STATEMENT.exec(params.query);
     if (!statement) return super.insert(params);
