@@ -1,6 +1,8 @@
 /**
- * The query/admin API listener (default 127.0.0.1:4319): health, readiness, metrics, and
- * the destinations admin. Errors become responses in one place (onError).
+ * The query/admin API listener (default 127.0.0.1:4319): health, readiness, metrics, the
+ * events (pages, export, live tail), analysts' SQL, and the destinations admin. Each kind
+ * of reader has its own ClickHouse connection, so none can stall ingest or another.
+ * Errors become responses in one place (onError).
  */
 import { Hono } from 'hono';
 import type { MiddlewareHandler } from 'hono';
@@ -13,6 +15,11 @@ import type { Logger } from '../log.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { destinationRoutes } from './destinations.js';
+import { eventRoutes } from './events/routes.js';
+import { EventQueries } from './events/queries.js';
+import { queryRoute } from './query-route.js';
+import { closeClients, openClient } from '../store/clickhouse-client.js';
+import type { ClickHouseClient } from '@clickhouse/client';
 import type { ApiEnv } from './env.js';
 
 export interface ApiDeps {
@@ -33,8 +40,32 @@ function requireScope(auth: TokenVerifier, scope: Scope, unboundOnly = false): M
   };
 }
 
-export function createApiApp(deps: ApiDeps) {
+/** A request path with its ids replaced, so metric labels stay few. */
+export function routeLabel(path: string): string {
+  return path
+    .replace(/^\/api\/v1\/events\/(?!export$|stream$)[^/]+$/, '/api/v1/events/:id')
+    .replace(/^\/api\/v1\/destinations\/[^/]+/, '/api/v1/destinations/:id')
+    .replace(/^(?!\/api\/v1\/(events|destinations|query)|\/healthz$|\/readyz$|\/metrics$).*/, 'other');
+}
+
+export interface ApiClients {
+  /** Pages, events, exports and the live tail. */
+  queries: EventQueries;
+  /** Analysts' SQL, read-only. */
+  sql: ClickHouseClient;
+}
+
+export function createApiApp(deps: ApiDeps, clients: ApiClients) {
+  const api = deps.config.api!;
   const app = new Hono<ApiEnv>();
+  app.use('*', async function timeRequests(c, next) {
+    const started = performance.now();
+    await next();
+    deps.metrics.apiRequestSeconds.observe(
+      { method: c.req.method, route: routeLabel(c.req.path), status: String(c.res.status) },
+      (performance.now() - started) / 1000,
+    );
+  });
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     const ready = await deps.store.ping().catch(() => false);
@@ -46,6 +77,21 @@ export function createApiApp(deps: ApiDeps) {
   app.use('/api/v1/destinations/*', requireScope(deps.auth, 'admin', true));
   app.use('/api/v1/destinations', requireScope(deps.auth, 'admin', true));
   app.route('/api/v1/destinations', destinationRoutes(deps.exports));
+  app.use('/api/v1/events/*', requireScope(deps.auth, 'read'));
+  app.use('/api/v1/events', requireScope(deps.auth, 'read'));
+  app.route(
+    '/api/v1/events',
+    eventRoutes(clients.queries, deps.store, {
+      collectorId: deps.config.collectorId,
+      maxExportDays: api.maxExportDays,
+      stream: { heartbeatMs: 15_000, maxBufferedBytes: 1024 * 1024, slowClientMs: 30_000 },
+    }),
+  );
+  app.use('/api/v1/query', requireScope(deps.auth, 'admin'));
+  app.route(
+    '/api/v1/query',
+    queryRoute(clients.sql, { maxExecutionSeconds: Math.ceil(api.sql.timeoutMs / 1000), maxResultRows: api.sql.maxResultRows, maxMemoryBytes: api.sql.maxMemoryBytes }),
+  );
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
     if (error instanceof HttpError) {
@@ -86,9 +132,24 @@ function registerExportMetrics(deps: ApiDeps): void {
 }
 
 export async function startApiServer(deps: ApiDeps): Promise<Listener> {
-  const { host, port } = deps.config.api!;
+  const api = deps.config.api!;
+  const readClient = openClient(deps.config.store, 'audit-sidecar-api');
+  const sqlClient = openClient(deps.config.store, 'audit-sidecar-sql');
+  const clients = { queries: new EventQueries(readClient, deps.config.store.database, Math.ceil(api.queryTimeoutMs / 1000)), sql: sqlClient };
   registerExportMetrics(deps);
-  const listener = await listen(createApiApp(deps).fetch, host, port);
+  let listener: Listener;
+  try {
+    listener = await listen(createApiApp(deps, clients).fetch, api.host, api.port);
+  } catch (error) {
+    await closeClients([readClient, sqlClient], deps.config.store.endpoint);
+    throw error;
+  }
   deps.log.info('api listening', { url: listener.url });
-  return listener;
+  return {
+    url: listener.url,
+    close: async () => {
+      await listener.close();
+      await closeClients([readClient, sqlClient], deps.config.store.endpoint);
+    },
+  };
 }

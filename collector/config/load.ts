@@ -56,7 +56,14 @@ export interface SidecarConfig {
   batch: { maxRows: number; maxAgeMs: number; maxPendingRows: number };
   store: StoreConfig;
   /** The query/admin API listener (extensions.api); undefined when not configured. */
-  api: (ListenAddress & { allowPrivateDestinations: boolean }) | undefined;
+  api:
+    | (ListenAddress & {
+        allowPrivateDestinations: boolean;
+        queryTimeoutMs: number;
+        maxExportDays: number;
+        sql: { timeoutMs: number; maxResultRows: number; maxMemoryBytes: number };
+      })
+    | undefined;
   /** Downstream OTLP/HTTP receivers from `exporters: otlphttp/NAME` used by a pipeline. */
   destinations: Destination[];
   tokens: TokenConfig[];
@@ -136,7 +143,17 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
       insertTimeoutMs: clickhouse.insert_timeout,
       retention: { defaultDays: clickhouse.retention.default_days, tenants: clickhouse.retention.tenants },
     },
-    api: raw.extensions.api && { ...splitHostPort(raw.extensions.api.endpoint), allowPrivateDestinations: raw.extensions.api.allow_private_destinations },
+    api: raw.extensions.api && {
+      ...splitHostPort(raw.extensions.api.endpoint),
+      allowPrivateDestinations: raw.extensions.api.allow_private_destinations,
+      queryTimeoutMs: raw.extensions.api.query_timeout,
+      maxExportDays: raw.extensions.api.max_export_days,
+      sql: {
+        timeoutMs: raw.extensions.api.sql.timeout,
+        maxResultRows: raw.extensions.api.sql.max_result_rows,
+        maxMemoryBytes: raw.extensions.api.sql.max_memory_usage,
+      },
+    },
     destinations: destinationsOf(raw),
     tokens: raw.auth.tokens.map((t) => ({ token: t.token, tenant: t.tenant, scopes: t.scopes })),
   };

@@ -180,6 +180,14 @@ export const configSchema = z
             endpoint: endpoint('127.0.0.1:4319'),
             /** Let destinations made through the API reach loopback and private networks. */
             allow_private_destinations: z.boolean().default(false),
+            /** Longest a page, event or export query may run. */
+            query_timeout: duration(10_000),
+            /** Widest time range one export may cover. */
+            max_export_days: count(92, 36_500),
+            /** Limits of POST /api/v1/query. */
+            sql: z
+              .strictObject({ timeout: duration(30_000), max_result_rows: count(100_000), max_memory_usage: size(1024 * MiB) })
+              .default({ timeout: 30_000, max_result_rows: 100_000, max_memory_usage: 1024 * MiB }),
           })
           .optional(),
       })

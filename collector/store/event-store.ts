@@ -124,9 +124,13 @@ export class EventStore {
     return this.lastCommittedSeq;
   }
 
-  /** Called after each commit with its last ingest_seq. */
-  onCommit(listener: (lastSeq: number) => void): void {
+  /** Called after each commit with its last ingest_seq; returns the unsubscribe function. */
+  onCommit(listener: (lastSeq: number) => void): () => void {
     this.commitListeners.push(listener);
+    return () => {
+      const at = this.commitListeners.indexOf(listener);
+      if (at >= 0) this.commitListeners.splice(at, 1);
+    };
   }
 
   get pendingRows(): number {

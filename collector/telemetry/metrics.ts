@@ -41,6 +41,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly apiRequestSeconds = new Histogram({
+    name: 'audit_sidecar_api_request_seconds',
+    help: 'API request durations, by method, route and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'audit_sidecar_' });
   }

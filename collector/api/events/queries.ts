@@ -1,0 +1,97 @@
+/**
+ * The read side's queries, on the API's own connection (bounded in time, so no reader can
+ * hold it long) with FINAL, so a resent event is never shown twice.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { ROW_COLUMNS, type StoredRow } from './format.js';
+import { whereOf, type EventFilter } from './filter.js';
+
+/** Keyset position in newest-first order. */
+export interface Cursor {
+  t: string;
+  tenant: string;
+  id: string;
+}
+
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.t, cursor.tenant, cursor.id])).toString('base64url');
+}
+
+/** undefined when the text is not a cursor this API made. */
+export function decodeCursor(text: string): Cursor | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 3 && /^\d{1,20}$/.test(String(value[0])) && value.every((v) => typeof v === 'string')) {
+      return { t: value[0] as string, tenant: value[1] as string, id: value[2] as string };
+    }
+  } catch {
+    // fall through
+  }
+  return undefined;
+}
+
+export interface Page {
+  rows: StoredRow[];
+  next: Cursor | undefined;
+}
+
+export class EventQueries {
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly database: string,
+    private readonly timeLimitSeconds: number,
+  ) {}
+
+  private async rows(query: string, params: Record<string, unknown>): Promise<StoredRow[]> {
+    const result = await this.client.query({
+      query,
+      query_params: params,
+      format: 'JSONEachRow',
+      clickhouse_settings: { max_execution_time: this.timeLimitSeconds },
+    });
+    return result.json<StoredRow>();
+  }
+
+  /** One page, newest first, after `cursor`; `next` is set when more may follow. */
+  async page(filter: EventFilter, limit: number, cursor: Cursor | undefined): Promise<Page> {
+    const where = whereOf(filter);
+    const after = cursor
+      ? ` AND (toUnixTimestamp64Nano(occurred_at), tenant_id, event_id) < ({cursor_t:Int64}, {cursor_tenant:String}, {cursor_id:String})`
+      : '';
+    const rows = await this.rows(
+      `SELECT ${ROW_COLUMNS}, toString(toUnixTimestamp64Nano(occurred_at)) AS occurred_ns
+       FROM ${this.database}.events FINAL
+       WHERE ${where.sql}${after}
+       ORDER BY occurred_at DESC, tenant_id DESC, event_id DESC
+       LIMIT {limit:UInt32}`,
+      { ...where.params, limit, ...(cursor ? { cursor_t: cursor.t, cursor_tenant: cursor.tenant, cursor_id: cursor.id } : {}) },
+    );
+    const last = rows[rows.length - 1];
+    for (const row of rows) delete row.occurred_ns;
+    return {
+      rows,
+      next: rows.length === limit && last ? { t: String(last.occurred_ns), tenant: String(last.tenant_id), id: String(last.event_id) } : undefined,
+    };
+  }
+
+  async byId(id: string, tenant: string | undefined): Promise<StoredRow | undefined> {
+    const [row] = await this.rows(
+      `SELECT ${ROW_COLUMNS} FROM ${this.database}.events FINAL
+       WHERE event_id = {id:String}${tenant !== undefined ? ' AND tenant_id = {tenant:String}' : ''}
+       ORDER BY occurred_at DESC LIMIT 1`,
+      { id, tenant: tenant ?? '' },
+    );
+    return row;
+  }
+
+  /** Rows of this collector committed after `seq`, oldest first, for the live tail. */
+  async after(collectorId: string, seq: number, through: number, filter: EventFilter, limit: number): Promise<StoredRow[]> {
+    const where = whereOf(filter);
+    return this.rows(
+      `SELECT ${ROW_COLUMNS} FROM ${this.database}.events
+       WHERE collector_id = {collector:String} AND ingest_seq > {after:UInt64} AND ingest_seq <= {through:UInt64} AND ${where.sql}
+       ORDER BY ingest_seq LIMIT {limit:UInt32}`,
+      { ...where.params, collector: collectorId, after: seq, through, limit },
+    );
+  }
+}
