@@ -2,12 +2,14 @@
 
 export type StoredRow = Record<string, unknown>;
 
-/** The SELECT list: every column, times as text with nanoseconds (formatted below). */
-export const ROW_COLUMNS = `event_id, tenant_id, toString(occurred_at) AS occurred_at, toString(received_at) AS received_at,
-  event_type, action, outcome, actor_id, actor_name, actor_email, actor_type, client_ip, user_agent, team_id, project_id,
-  resource_type, resource_id, resource_name, request_method, request_url, message, changes, metadata, attributes,
-  resource_attributes, service_name, severity_text, severity_number, trace_id, span_id, source, raw, retention_days,
-  collector_id, toString(ingest_seq) AS ingest_seq`;
+/**
+ * The SELECT list: every column as stored (no aliases: an alias named like a column would
+ * shadow it in WHERE and ORDER BY). JSON output gives times as "YYYY-MM-DD hh:mm:ss.nnnnnnnnn".
+ */
+export const ROW_COLUMNS = `event_id, tenant_id, occurred_at, received_at, event_type, action, outcome, actor_id,
+  actor_name, actor_email, actor_type, client_ip, user_agent, team_id, project_id, resource_type, resource_id,
+  resource_name, request_method, request_url, message, changes, metadata, attributes, resource_attributes, service_name,
+  severity_text, severity_number, trace_id, span_id, source, raw, retention_days, collector_id, ingest_seq`;
 
 export const CSV_COLUMNS = [
   'event_id', 'tenant_id', 'occurred_at', 'received_at', 'event_type', 'action', 'outcome', 'actor_id', 'actor_name',

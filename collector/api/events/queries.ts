@@ -47,7 +47,7 @@ export class EventQueries {
       query,
       query_params: params,
       format: 'JSONEachRow',
-      clickhouse_settings: { max_execution_time: this.timeLimitSeconds },
+      clickhouse_settings: { max_execution_time: this.timeLimitSeconds, output_format_json_quote_64bit_integers: 1 },
     });
     return result.json<StoredRow>();
   }
@@ -59,7 +59,7 @@ export class EventQueries {
       ? ` AND (toUnixTimestamp64Nano(occurred_at), tenant_id, event_id) < ({cursor_t:Int64}, {cursor_tenant:String}, {cursor_id:String})`
       : '';
     const rows = await this.rows(
-      `SELECT ${ROW_COLUMNS}, toString(toUnixTimestamp64Nano(occurred_at)) AS occurred_ns
+      `SELECT ${ROW_COLUMNS}, toUnixTimestamp64Nano(occurred_at) AS occurred_ns
        FROM ${this.database}.events FINAL
        WHERE ${where.sql}${after}
        ORDER BY occurred_at DESC, tenant_id DESC, event_id DESC
@@ -67,11 +67,9 @@ export class EventQueries {
       { ...where.params, limit, ...(cursor ? { cursor_t: cursor.t, cursor_tenant: cursor.tenant, cursor_id: cursor.id } : {}) },
     );
     const last = rows[rows.length - 1];
+    const next = rows.length === limit && last ? { t: String(last.occurred_ns), tenant: String(last.tenant_id), id: String(last.event_id) } : undefined;
     for (const row of rows) delete row.occurred_ns;
-    return {
-      rows,
-      next: rows.length === limit && last ? { t: String(last.occurred_ns), tenant: String(last.tenant_id), id: String(last.event_id) } : undefined,
-    };
+    return { rows, next };
   }
 
   async byId(id: string, tenant: string | undefined): Promise<StoredRow | undefined> {

@@ -1,0 +1,251 @@
+/**
+ * The read side against a seeded store: every filter, exact keyset paging while events
+ * arrive, tenant isolation under hostile input, exports, the live tail, SQL, readiness.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sidecar } from '../collector/sidecar.js';
+import { startTestSidecar, tempDir } from './support/sidecar.js';
+
+const READER = 'reader-token-00000000000000';
+const ACME = 'acme-reader-token-000000000';
+const ADMIN = 'admin-token-0000000000000000';
+const ACME_ADMIN = 'acme-admin-token-00000000000';
+const INGEST = 'ingest-token-000000000000000';
+
+let sidecar: Sidecar;
+type Event = Record<string, unknown> & { event_id: string; tenant_id: string; occurred_at: string };
+
+const DAY = 86_400_000;
+const base = Date.now() - 10 * DAY;
+const seed: Array<Record<string, unknown>> = [];
+for (let i = 0; i < 60; i++) {
+  seed.push({
+    id: `seed-${String(i).padStart(3, '0')}`,
+    tenant_id: ['acme', 'globex', 'initech'][i % 3],
+    occurred_at: new Date(base + i * 3_600_000).toISOString(),
+    event_type: ['user.login', 'monitor.delete', 'project.update'][i % 4 === 0 ? 0 : (i % 2) + 1],
+    outcome: i % 5 === 0 ? 'failure' : 'success',
+    actor: { id: `u${i % 4}`, email: `user${i % 4}@example.com`, name: `User ${i % 4}` },
+    resource: { type: i % 2 ? 'monitor' : 'project', id: `r${i % 6}` },
+    project_id: `p${i % 3}`,
+    message: i === 7 ? 'needle, with "quotes"\nand a newline' : `event number ${i}`,
+    metadata: { plan: i % 2 ? 'pro' : 'free' },
+  });
+}
+
+function get(path: string, token = READER, headers: Record<string, string> = {}) {
+  return fetch(`${sidecar.apiUrl}${path}`, { headers: { authorization: `Bearer ${token}`, ...headers } });
+}
+
+async function events(query: string, token = READER): Promise<Event[]> {
+  const response = await get(`/api/v1/events?${query}`, token);
+  expect(response.status, query).toBe(200);
+  return ((await response.json()) as { events: Event[] }).events;
+}
+
+async function ingest(records: Array<Record<string, unknown>>) {
+  const response = await fetch(`${sidecar.ingestUrl}/v1/audit/canonical`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST}` },
+    body: JSON.stringify(records),
+  });
+  expect(response.status).toBe(200);
+}
+
+const expected = (predicate: (e: Record<string, unknown>) => boolean) =>
+  seed.filter(predicate).map((e) => e.id as string).sort();
+const ids = (list: Event[]) => list.map((e) => e.event_id).sort();
+
+beforeAll(async () => {
+  sidecar = await startTestSidecar({
+    dataDir: tempDir(),
+    batch: { timeout: '10ms' },
+    api: {},
+    tokens: [
+      { token: READER, scopes: ['read'] },
+      { token: ACME, tenant: 'acme', scopes: ['read'] },
+      { token: ADMIN, scopes: ['admin', 'read'] },
+      { token: ACME_ADMIN, tenant: 'acme', scopes: ['admin', 'read'] },
+      { token: INGEST, scopes: ['ingest'] },
+    ],
+  });
+  await ingest(seed);
+});
+afterAll(async () => {
+  await sidecar?.stop();
+});
+
+describe('GET /api/v1/events', () => {
+  it('lists newest first with the contract column names', async () => {
+    const list = await events('limit=1000');
+    expect(list).toHaveLength(60);
+    expect(list[0]!.event_id).toBe('seed-059');
+    expect(list[0]).toMatchObject({ tenant_id: 'initech', actor_email: 'user3@example.com', metadata: { plan: 'pro' }, source: 'json:canonical' });
+    expect(list[0]!.occurred_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$/);
+  });
+
+  it.each([
+    ['event_type=monitor.delete', (e: Record<string, unknown>) => e.event_type === 'monitor.delete'],
+    ['actor=u1', (e: Record<string, unknown>) => (e.actor as { id: string }).id === 'u1'],
+    ['actor=user2@example.com', (e: Record<string, unknown>) => (e.actor as { id: string }).id === 'u2'],
+    ['resource_type=monitor', (e: Record<string, unknown>) => (e.resource as { type: string }).type === 'monitor'],
+    ['resource_id=r5', (e: Record<string, unknown>) => (e.resource as { id: string }).id === 'r5'],
+    ['project_id=p2', (e: Record<string, unknown>) => e.project_id === 'p2'],
+    ['outcome=failure', (e: Record<string, unknown>) => e.outcome === 'failure'],
+    ['tenant_id=globex', (e: Record<string, unknown>) => e.tenant_id === 'globex'],
+    ['q=NEEDLE', (e: Record<string, unknown>) => e.id === 'seed-007'],
+    ['q=pro', (e: Record<string, unknown>) => (e.metadata as { plan: string }).plan === 'pro'],
+    ['q=USER3', (e: Record<string, unknown>) => (e.actor as { id: string }).id === 'u3'],
+    [`from=${new Date(base + 50 * 3_600_000).toISOString()}`, (e: Record<string, unknown>) => Date.parse(e.occurred_at as string) >= base + 50 * 3_600_000],
+    [`to=${base + 5 * 3_600_000}`, (e: Record<string, unknown>) => Date.parse(e.occurred_at as string) < base + 5 * 3_600_000],
+    ['event_type=project.update&outcome=success&tenant_id=initech&resource_type=monitor', (e: Record<string, unknown>) =>
+      e.event_type === 'project.update' && e.outcome === 'success' && e.tenant_id === 'initech' && (e.resource as { type: string }).type === 'monitor'],
+  ])('filters by %s', async (query, predicate) => {
+    expect(ids(await events(`${query}&limit=1000`))).toEqual(expected(predicate));
+  });
+
+  it('confines a tenant-bound token to its tenant, whatever it asks', async () => {
+    expect(ids(await events('limit=1000', ACME))).toEqual(expected((e) => e.tenant_id === 'acme'));
+    expect(await events('tenant_id=globex&limit=1000', ACME)).toEqual([]);
+    expect((await get('/api/v1/events/seed-001', ACME)).status).toBe(404); // globex's
+    expect((await get('/api/v1/events/seed-000', ACME)).status).toBe(200);
+  });
+
+  it('never shows another tenant for hostile input in any parameter', async () => {
+    const hostile = ["' OR 1=1 --", "\\'", '{t:String}', "acme' OR tenant_id != '", 'ünïcödé ✓ 𝄞', '%', '_', 'x'.repeat(1000), '\u0000', ')) OR ((1=1'];
+    for (const value of hostile) {
+      for (const param of ['event_type', 'actor', 'resource_type', 'resource_id', 'project_id', 'outcome', 'q', 'tenant_id']) {
+        const response = await get(`/api/v1/events?${param}=${encodeURIComponent(value)}&limit=1000`, ACME);
+        expect(response.status).toBe(200);
+        const body = (await response.json()) as { events: Event[] };
+        expect(body.events.every((e) => e.tenant_id === 'acme')).toBe(true);
+      }
+      expect([200, 404]).toContain((await get(`/api/v1/events/${encodeURIComponent(value)}`, ACME)).status);
+    }
+    expect((await get(`/api/v1/events?q=${'y'.repeat(2000)}`, ACME)).status).toBe(400);
+  });
+
+  it('pages through every event exactly once while new events arrive', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let n = 0;
+    do {
+      const response = await get(`/api/v1/events?limit=7${cursor ? `&cursor=${cursor}` : ''}`);
+      const page = (await response.json()) as { events: Event[]; next_cursor: string | null };
+      seen.push(...page.events.map((e) => e.event_id));
+      cursor = page.next_cursor;
+      // newer events arriving mid-way are not part of this walk
+      await ingest([{ id: `late-${n++}`, event_type: 'late.event', actor: { id: 'u' }, tenant_id: 'acme' }]);
+    } while (cursor);
+    expect(seen).toHaveLength(60);
+    expect([...seen].sort()).toEqual(seed.map((e) => e.id).sort());
+    expect((await get('/api/v1/events?cursor=bogus')).status).toBe(400);
+    expect((await get('/api/v1/events?limit=1001')).status).toBe(400);
+  });
+});
+
+describe('exports', () => {
+  it('streams CSV with a header row and RFC 4180 quoting, in UTC', async () => {
+    const response = await get('/api/v1/events/export?format=csv&q=needle');
+    expect(response.headers.get('content-type')).toContain('text/csv');
+    const text = await response.text();
+    const [header, ...rest] = text.split('\r\n');
+    expect(header!.startsWith('event_id,tenant_id,occurred_at,received_at,event_type')).toBe(true);
+    expect(rest.join('\r\n')).toContain('"needle, with ""quotes""\nand a newline"');
+    expect(rest.join('\r\n')).toMatch(/seed-007,globex,\d{4}-\d{2}-\d{2}T[\d:.]+Z,/);
+  });
+
+  it('streams JSON and NDJSON with the same filters, startTime and userFilter', async () => {
+    const json = (await (await get('/api/v1/events/export?format=json&tenant_id=acme')).json()) as Event[];
+    expect(ids(json)).toEqual(expected((e) => e.tenant_id === 'acme').concat(json.filter((e) => e.event_id.startsWith('late-')).map((e) => e.event_id)).sort());
+    const cut = base + 30 * 3_600_000;
+    const ndjson = (await (await get(`/api/v1/events/export?format=ndjson&startTime=${Math.floor(cut / 1000)}&userFilter=u2`)).text())
+      .trim().split('\n').map((line) => JSON.parse(line) as Event);
+    expect(ids(ndjson)).toEqual(expected((e) => (e.actor as { id: string }).id === 'u2' && Date.parse(e.occurred_at as string) < cut));
+  });
+
+  it('refuses a window wider than the maximum', async () => {
+    const response = await get(`/api/v1/events/export?format=csv&from=${new Date(Date.now() - 100 * DAY).toISOString()}`);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toContain('at most 92 days');
+  });
+});
+
+describe('live tail', () => {
+  async function readEvents(response: Response, count: number): Promise<Array<{ id: string; data: Event }>> {
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    const out: Array<{ id: string; data: Event }> = [];
+    while (out.length < count) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const id = /^id: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (id && data) out.push({ id, data: JSON.parse(data) as Event });
+      }
+    }
+    await reader.cancel();
+    return out;
+  }
+
+  it('sends new events of the caller\'s tenant, and resumes after Last-Event-ID without gaps or duplicates', async () => {
+    const controller = new AbortController();
+    const response = await get('/api/v1/events/stream?event_type=tail.event', ACME, {});
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const received = readEvents(response, 3);
+    await ingest([
+      { id: 'tail-1', event_type: 'tail.event', actor: { id: 'u' }, tenant_id: 'acme' },
+      { id: 'tail-x', event_type: 'tail.event', actor: { id: 'u' }, tenant_id: 'globex' },
+      { id: 'tail-other', event_type: 'other.event', actor: { id: 'u' }, tenant_id: 'acme' },
+    ]);
+    await ingest([{ id: 'tail-2', event_type: 'tail.event', actor: { id: 'u' }, tenant_id: 'acme' }]);
+    await ingest([{ id: 'tail-3', event_type: 'tail.event', actor: { id: 'u' }, tenant_id: 'acme' }]);
+    const first = await received;
+    controller.abort();
+    expect(first.map((e) => e.data.event_id)).toEqual(['tail-1', 'tail-2', 'tail-3']);
+
+    // Missed while disconnected, then resumed from the first event's id.
+    await ingest([{ id: 'tail-4', event_type: 'tail.event', actor: { id: 'u' }, tenant_id: 'acme' }]);
+    const resumed = await readEvents(await get('/api/v1/events/stream?event_type=tail.event', ACME, { 'last-event-id': first[0]!.id }), 3);
+    expect(resumed.map((e) => e.data.event_id)).toEqual(['tail-2', 'tail-3', 'tail-4']);
+  });
+});
+
+describe('POST /api/v1/query', () => {
+  const sql = (statement: string, token = ADMIN) =>
+    fetch(`${sidecar.apiUrl}/api/v1/query`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ sql: statement }) });
+
+  it('answers read-only SQL with JSON rows', async () => {
+    const response = await sql("SELECT tenant_id, count() AS n FROM audit.events FINAL WHERE event_id LIKE 'seed-%' GROUP BY tenant_id ORDER BY tenant_id");
+    expect(await response.json()).toEqual({ rows: [{ tenant_id: 'acme', n: 20 }, { tenant_id: 'globex', n: 20 }, { tenant_id: 'initech', n: 20 }], row_count: 3 });
+  });
+
+  it('refuses writes, DDL and settings changes, and over-limit results', async () => {
+    for (const statement of ["INSERT INTO audit.events (event_id) VALUES ('x')", 'DROP TABLE audit.events', 'SET readonly = 0', 'SELECT 1 SETTINGS readonly = 0', 'SELECT number FROM numbers(200000)']) {
+      const response = await sql(statement);
+      expect(response.status, statement).toBe(400);
+    }
+    expect((await sql('SELECT count() FROM audit.events')).status).toBe(200);
+  });
+
+  it('needs an unbound admin token', async () => {
+    expect((await sql('SELECT 1', READER)).status).toBe(403);
+    expect((await sql('SELECT 1', ACME_ADMIN)).status).toBe(403);
+  });
+});
+
+describe('health', () => {
+  it('is ready while the store answers, and 503 once it is gone', async () => {
+    expect((await fetch(`${sidecar.apiUrl}/readyz`)).status).toBe(200);
+    const metrics = await (await get('/metrics')).text();
+    expect(metrics).toContain('audit_sidecar_api_request_seconds_count{method="GET",route="/api/v1/events"');
+    await sidecar.store.readClient.close();
+    expect((await fetch(`${sidecar.apiUrl}/readyz`)).status).toBe(503);
+  });
+});
