@@ -14,6 +14,7 @@ import { encodeProtobuf, otlpRequest } from './support/otlp.js';
 const CLI = join(projectRoot(), 'dist/collector/cli/main.js');
 const dir = tempDir('audit-cli-');
 const TOKEN = 'ingest-token-0123456789abcdef';
+const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 const children: ChildProcess[] = [];
 
 afterAll(() => {
@@ -29,7 +30,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function writeConfig(port: number): string {
+function writeConfig(port: number, apiPort?: number): string {
   const file = join(dir, 'config.yaml');
   writeFileSync(
     file,
@@ -38,9 +39,10 @@ function writeConfig(port: number): string {
 processors: { batch: { timeout: 20ms } }
 exporters:
   clickhouse: { endpoint: "embedded://${join(dir, 'data')}" }
-auth:
+${apiPort ? `extensions: { api: { endpoint: "127.0.0.1:${apiPort}" } }\n` : ''}auth:
   tokens:
     - { token: "\${env:TEST_INGEST_TOKEN}", tenant: acme, scopes: [ingest] }
+    - { token: "${ADMIN_TOKEN}", scopes: [admin, read] }
 service:
   collector_id: cli-test
   pipelines:
@@ -135,6 +137,25 @@ describe('audit-sidecar CLI', () => {
     const refused = run(['sql', 'DROP TABLE audit.events', '--config', config]);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('readonly');
+  });
+
+  it('sql goes through the running sidecar\'s API when there is one', async () => {
+    const port = await freePort();
+    const apiPort = await freePort();
+    const config = writeConfig(port, apiPort);
+    const sidecar = start(config);
+    await waitHealthy(port);
+    expect((await send(port, 'cli.api')).status).toBe(200);
+    const result = spawnSync(process.execPath, [CLI, 'sql', "SELECT event_type FROM audit.events WHERE event_type = 'cli.api'", '--config', config], {
+      encoding: 'utf8',
+      env: { ...env, AUDIT_SIDECAR_TOKEN: ADMIN_TOKEN },
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toBe('{"event_type":"cli.api"}');
+    const refused = spawnSync(process.execPath, [CLI, 'sql', 'DROP TABLE audit.events', '--config', config], { encoding: 'utf8', env: { ...env, AUDIT_SIDECAR_TOKEN: ADMIN_TOKEN } });
+    expect(refused.status).toBe(1);
+    sidecar.child.kill('SIGTERM');
+    expect(await sidecar.exited).toBe(0);
   });
 
   it('after a crash (SIGKILL) keeps every acknowledged row and numbers above them', async () => {
