@@ -4,8 +4,9 @@
  * and prints records/s, ack latency p50/p99 and the sidecar's peak RSS, next to the
  * ceiling measured in the same run: the same rows inserted straight into the same engine.
  *
- * Then it measures export: a sidecar on the same data drains the stored rows to a local
- * OTLP receiver at max_batch_size 1000 and 100.
+ * Then, on the rows it stored, the read side (filtered pages and searches through the
+ * API) and export (a sidecar draining them to a local OTLP receiver at max_batch_size
+ * 1000 and 100).
  *
  *   BENCH_SECONDS (60)  BENCH_CONCURRENCY (64)  BENCH_CEILING_SECONDS (15)
  *   BENCH_EXPORT_SECONDS (15)  BENCH_NODE_ARGS
@@ -28,6 +29,7 @@ import { projectRoot } from '../collector/paths.js';
 import type { AuditEvent } from '../schemas/audit-event.js';
 import { buildTemplate, stamp } from './workload.js';
 import { measureExport } from './export.js';
+import { measureQueries } from './queries.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -214,6 +216,8 @@ async function main(): Promise<void> {
       process.stderr.write(`export: ${EXPORT_SECONDS} s draining stored rows at max_batch_size ${batchSize}\n`);
       exports.push(await measureExport(dataDir, join(dataDir, 'data'), batchSize, EXPORT_SECONDS, port));
     }
+    process.stderr.write('queries: page queries and q searches through the API on the stored rows\n');
+    const queries = await measureQueries(dataDir, join(dataDir, 'data'), port, await freePort());
     const rate = load.acked / load.elapsed;
     const lines = [
       '',
@@ -226,6 +230,7 @@ async function main(): Promise<void> {
       `  rows stored            ${stored.rows} (${stored.rows === load.acked ? 'equal to' : 'DIFFERENT FROM'} records acknowledged)`,
       `  ceiling (raw inserts)  ${Math.round(ceiling)} rows/s`,
       `  sidecar / ceiling      ${(rate / ceiling).toFixed(2)}`,
+      ...queries.map((q) => `  ${q.name.padEnd(44)} p50 ${q.p50.toFixed(1)} ms, p99 ${q.p99.toFixed(1)} ms (${q.count} queries on ${stored.rows} rows)`),
       ...exports.map((e) => `  export, batch ${String(e.batchSize).padEnd(5)}   ${Math.round(e.records / e.seconds)} records/s (${(e.records / e.seconds / rate).toFixed(2)} of ingest)`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
