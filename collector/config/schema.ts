@@ -3,7 +3,7 @@
  * validation reports every problem with its key path (see load.ts).
  */
 import { z } from 'zod';
-import { parseDurationMs, parseSizeBytes } from './units.js';
+import { count, duration, size } from './zod-units.js';
 import { isProfileColumn, MAPPABLE_COLUMNS } from '../../pipelines/json/configured.js';
 import { parseJsonPath } from '../../pipelines/json/json-path.js';
 import { destinationSchema } from '../export/destination.js';
@@ -11,51 +11,6 @@ import { destinationSchema } from '../export/destination.js';
 const BUILT_IN_PROFILES = ['canonical', 'betterstack', 'retraced', 'cloudevents'];
 
 const MiB = 1024 * 1024;
-
-/** A duration such as "200ms" or "30s", resolved to milliseconds. */
-const duration = (fallbackMs: number) =>
-  z
-    .union([z.string(), z.number()])
-    .optional()
-    .transform((value, ctx) => {
-      if (value === undefined) return fallbackMs;
-      const ms = parseDurationMs(value);
-      if (ms === undefined || ms <= 0) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration such as "200ms" or "30s", got ${JSON.stringify(value)}` });
-        return z.NEVER;
-      }
-      return ms;
-    });
-
-/** A size such as "64MiB" or a byte count. */
-const size = (fallbackBytes: number) =>
-  z
-    .union([z.string(), z.number()])
-    .optional()
-    .transform((value, ctx) => {
-      if (value === undefined) return fallbackBytes;
-      const bytes = parseSizeBytes(value);
-      if (bytes === undefined || bytes <= 0) {
-        ctx.addIssue({ code: 'custom', message: `expected a size such as "64MiB" or a byte count, got ${JSON.stringify(value)}` });
-        return z.NEVER;
-      }
-      return bytes;
-    });
-
-/** A positive integer; numeric strings are accepted because env substitution yields strings. */
-const count = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
-  z
-    .union([z.number(), z.string().regex(/^\d+$/, 'expected a whole number')])
-    .optional()
-    .transform((value, ctx) => {
-      if (value === undefined) return fallback;
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 1 || n > max) {
-        ctx.addIssue({ code: 'custom', message: `expected a whole number from 1 to ${max}, got ${JSON.stringify(value)}` });
-        return z.NEVER;
-      }
-      return n;
-    });
 
 /** host:port; port 0 picks a free port (tests). */
 const endpoint = (fallback: string) =>

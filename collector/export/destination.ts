@@ -3,7 +3,7 @@
  * its config, with the validation that applies wherever destinations come from.
  */
 import { z } from 'zod';
-import { parseDurationMs } from '../config/units.js';
+import { duration } from '../config/zod-units.js';
 
 export interface Destination {
   id: string;
@@ -28,20 +28,6 @@ export interface Destination {
 /** Header names are HTTP tokens; these are set by the exporter itself. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'content-encoding', 'content-type', 'connection']);
-
-const durationMs = (fallback: number) =>
-  z
-    .union([z.string(), z.number()])
-    .optional()
-    .transform((value, ctx) => {
-      if (value === undefined) return fallback;
-      const ms = parseDurationMs(value);
-      if (ms === undefined || ms <= 0) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration such as "10s", got ${JSON.stringify(value)}` });
-        return z.NEVER;
-      }
-      return ms;
-    });
 
 export const destinationSchema = z.strictObject({
   endpoint: z
@@ -78,9 +64,9 @@ export const destinationSchema = z.strictObject({
   enabled: z.boolean().default(true),
   start_from: z.enum(['end', 'earliest']).default('end'),
   /** Time for one request: connect, send, and the receiver's answer. */
-  timeout: durationMs(10_000),
+  timeout: duration(10_000),
   retry: z
-    .strictObject({ initial_interval: durationMs(1_000), max_interval: durationMs(60_000) })
+    .strictObject({ initial_interval: duration(1_000), max_interval: duration(60_000) })
     .default({ initial_interval: 1_000, max_interval: 60_000 }),
 });
 

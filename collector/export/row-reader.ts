@@ -3,41 +3,13 @@
  * Runs on its own connection so exports never wait behind ingest commits or readers.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { AuditEvent } from '../../schemas/audit-event.js';
 
-export interface ExportRow {
+/** A stored row as export reads it: the event's columns, its sequence number and exact time. */
+export type ExportRow = Omit<AuditEvent, 'occurred_at' | 'received_at' | 'retention_days' | 'occurred_at_is_receive_time'> & {
   seq: number;
-  event_id: string;
-  tenant_id: string;
   occurred_ns: string;
-  event_type: string;
-  action: string;
-  outcome: string;
-  actor_id: string;
-  actor_name: string;
-  actor_email: string;
-  actor_type: string;
-  client_ip: string;
-  user_agent: string;
-  team_id: string;
-  project_id: string;
-  resource_type: string;
-  resource_id: string;
-  resource_name: string;
-  request_method: string;
-  request_url: string;
-  message: string;
-  changes: string;
-  metadata: string;
-  attributes: Record<string, string>;
-  resource_attributes: Record<string, string>;
-  service_name: string;
-  severity_text: string;
-  severity_number: number;
-  trace_id: string;
-  span_id: string;
-  source: string;
-  raw: string;
-}
+};
 
 export interface RowFilter {
   tenant: string | undefined;

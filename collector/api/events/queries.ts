@@ -1,6 +1,6 @@
 /**
  * The read side's queries, on the API's own connection (bounded in time, so no reader can
- * hold it long) with FINAL, so a resent event is never shown twice.
+ * hold it long). A resent event is never shown twice (see page and byId).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ROW_COLUMNS, type StoredRow } from './format.js';
@@ -30,6 +30,9 @@ export function decodeCursor(text: string): Cursor | undefined {
   return undefined;
 }
 
+/** Extra rows a page reads to make up for resent copies it drops. */
+const DUPLICATE_SLACK = 20;
+
 export interface Page {
   rows: StoredRow[];
   next: Cursor | undefined;
@@ -52,22 +55,32 @@ export class EventQueries {
     return result.json<StoredRow>();
   }
 
-  /** One page, newest first, after `cursor`; `next` is set when more may follow. */
+  /**
+   * One page, newest first, after `cursor`; `next` is set when more may follow.
+   * Not FINAL: copies of a resent event share the whole sort key, so they arrive side by
+   * side and are dropped here, and the strict `<` of the cursor skips any copy left on the
+   * other side of a page boundary. Reading in sort order lets ClickHouse stop early.
+   */
   async page(filter: EventFilter, limit: number, cursor: Cursor | undefined): Promise<Page> {
     const where = whereOf(filter);
     const after = cursor
       ? ` AND (toUnixTimestamp64Nano(occurred_at), tenant_id, event_id) < ({cursor_t:Int64}, {cursor_tenant:String}, {cursor_id:String})`
       : '';
-    const rows = await this.rows(
+    const fetch = limit + DUPLICATE_SLACK;
+    const fetched = await this.rows(
       `SELECT ${ROW_COLUMNS}, toUnixTimestamp64Nano(occurred_at) AS occurred_ns
-       FROM ${this.database}.events FINAL
+       FROM ${this.database}.events
        WHERE ${where.sql}${after}
        ORDER BY occurred_at DESC, tenant_id DESC, event_id DESC
        LIMIT {limit:UInt32}`,
-      { ...where.params, limit, ...(cursor ? { cursor_t: cursor.t, cursor_tenant: cursor.tenant, cursor_id: cursor.id } : {}) },
+      { ...where.params, limit: fetch, ...(cursor ? { cursor_t: cursor.t, cursor_tenant: cursor.tenant, cursor_id: cursor.id } : {}) },
     );
+    const key = (row: StoredRow) => `${String(row.occurred_ns)}\u0000${String(row.tenant_id)}\u0000${String(row.event_id)}`;
+    const unique = fetched.filter((row, i) => i === 0 || key(row) !== key(fetched[i - 1]!));
+    const rows = unique.slice(0, limit);
     const last = rows[rows.length - 1];
-    const next = rows.length === limit && last ? { t: String(last.occurred_ns), tenant: String(last.tenant_id), id: String(last.event_id) } : undefined;
+    const more = unique.length > limit || fetched.length === fetch;
+    const next = more && last ? { t: String(last.occurred_ns), tenant: String(last.tenant_id), id: String(last.event_id) } : undefined;
     for (const row of rows) delete row.occurred_ns;
     return { rows, next };
   }
