@@ -256,6 +256,9 @@ describe('health', () => {
     expect((await fetch(`${sidecar.apiUrl}/readyz`)).status).toBe(200);
     const metrics = await (await get('/metrics')).text();
     expect(metrics).toContain('audit_sidecar_api_request_seconds_count{method="GET",route="/api/v1/events"');
+    expect(metrics).toContain('audit_sidecar_ingest_records_total{source="json",outcome="accepted"}');
+    expect(metrics).toContain('audit_sidecar_store_commit_rows_bucket');
+    expect(metrics).toContain('audit_sidecar_store_commit_seconds_bucket');
     await sidecar.store.readClient.close();
     expect((await fetch(`${sidecar.apiUrl}/readyz`)).status).toBe(503);
   });

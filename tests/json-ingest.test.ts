@@ -108,6 +108,15 @@ describe('batches', () => {
     expect(await countRows(sidecar, "event_type = 'batch.mixed'")).toBe(2);
   });
 
+  it('classifies rejections by reason for metrics', async () => {
+    const { rejectionReason } = await import('../collector/receivers/ingest-stats.js');
+    expect(rejectionReason('record has no recognisable event type (x) and no actor (y)')).toBe('no_event_type_or_actor');
+    expect(rejectionReason('record occurred more than 90 days ago, past its tenant\'s retention; not stored')).toBe('outside_retention');
+    expect(rejectionReason('nested deeper than 32 levels')).toBe('over_limit');
+    expect(rejectionReason('expected a JSON object, got a string')).toBe('malformed');
+    expect(rejectionReason('audit.changes must be a JSON object (a kvlist or a JSON string)')).toBe('invalid_value');
+  });
+
   it('400 for malformed JSON, storing nothing', async () => {
     const before = await countRows(sidecar);
     const response = await post('/v1/audit', '[{"event_type": "x.y", ');

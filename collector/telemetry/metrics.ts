@@ -14,6 +14,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly ingestRejections = new Counter({
+    name: 'audit_sidecar_ingest_rejections_total',
+    help: 'Records rejected, by source format and reason.',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly ingestFailedRequests = new Counter({
     name: 'audit_sidecar_ingest_failed_requests_total',
     help: 'Ingest requests answered with an error, by source format and HTTP status.',

@@ -85,7 +85,7 @@ export function auditJsonHandler(deps: AuditJsonDeps) {
         else errors.push({ index: item.index, error: result.error });
       }
       const summary = { accepted: events.length, rejected: errors.length, errors: errors.slice(0, MAX_LISTED_ERRORS) };
-      deps.stats.recordAccepted('json', events.length, errors.length);
+      deps.stats.record('json', events.length, errors);
       if (events.length === 0) return c.json({ error: 'nothing in the body is usable', ...summary }, 400);
       await deps.store.submit(events);
       return c.json(summary, 200);

@@ -64,7 +64,7 @@ export function otlpLogsHandler(deps: OtlpLogsDeps) {
         retention: deps.retention,
       });
       await deps.store.submit(events);
-      deps.stats.recordAccepted('otlp', events.length, rejected.length);
+      deps.stats.record('otlp', events.length, rejected);
       const response = rejected.length > 0
         ? { partialSuccess: { rejectedLogRecords: rejected.length, errorMessage: describeRejections(rejected) } }
         : {};
