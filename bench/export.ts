@@ -45,7 +45,8 @@ service:
   pipelines: { logs/audit: { receivers: [otlp], exporters: [clickhouse, otlphttp/bench${batchSize}] } }
 `,
   );
-  const child = spawn(process.execPath, [join(projectRoot(), 'dist/collector/cli/main.js'), 'start', '--config', config], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(projectRoot(), 'dist/collector/cli/main.js'), 'start', '--config', config], { stdio: ['ignore', 'inherit', 'inherit'] });
   const deadline = Date.now() + 60_000;
   while (first === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const startCount = records;

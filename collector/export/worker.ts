@@ -55,6 +55,8 @@ export class ExportWorker {
   private batchLimit: number;
   /** Rows read but not yet acknowledged: one read serves many sends (a read costs a part's worth of I/O). */
   private buffer: ExportRow[] = [];
+  /** The read of the rows after the buffer, started while the buffer is being sent. */
+  private nextRead: Promise<ExportRow[]> | undefined;
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -95,6 +97,25 @@ export class ExportWorker {
     await this.deps.positions.flush(this.deps.destination.id);
   }
 
+  private readSize(): number {
+    return Math.max(READ_AHEAD_ROWS, this.deps.destination.maxBatchSize);
+  }
+
+  private filter() {
+    return { tenant: this.deps.destination.tenant, eventTypes: this.deps.destination.eventTypes };
+  }
+
+  /** Overlaps the next read with sending: starts it once half the buffer is left. */
+  private prefetch(): void {
+    if (this.nextRead || this.buffer.length === 0 || this.buffer.length > this.readSize() / 2) return;
+    const after = this.buffer[this.buffer.length - 1]!.seq;
+    const through = this.deps.committedSeq();
+    if (through <= after) return;
+    const read = this.deps.reader.read(after, through, this.readSize(), this.filter());
+    read.catch(() => undefined); // a failure surfaces when the result is used
+    this.nextRead = read;
+  }
+
   /** Waits `ms`; an idle wait also ends when rows are committed. Backoffs are not cut short by new rows. */
   private sleep(ms: number, idle: boolean): Promise<void> {
     if (this.stopped || (idle && this.dirty)) return Promise.resolve();
@@ -115,10 +136,17 @@ export class ExportWorker {
       this.dirty = false;
       const through = this.deps.committedSeq();
       try {
-        if (this.buffer.length === 0 && through > this.status.position) {
-          this.buffer = await this.deps.reader.read(this.status.position, through, Math.max(READ_AHEAD_ROWS, d.maxBatchSize), { tenant: d.tenant, eventTypes: d.eventTypes });
+        if (this.buffer.length === 0 && this.nextRead) {
+          const prefetched = this.nextRead;
+          this.nextRead = undefined;
+          this.buffer = await prefetched;
         }
+        if (this.buffer.length === 0 && through > this.status.position) {
+          this.buffer = await this.deps.reader.read(this.status.position, through, this.readSize(), this.filter());
+        }
+        this.prefetch();
       } catch (error) {
+        this.nextRead = undefined;
         this.recordError(`cannot read rows to export: ${(error as Error).message}`, undefined, 'retrying');
         await this.sleep(backoffMs(this.failures++, d.retry.initialIntervalMs, d.retry.maxIntervalMs), false);
         continue;
