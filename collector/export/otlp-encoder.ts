@@ -8,7 +8,7 @@
  * tenant-bound token). Rows from JSON profiles are written from their columns.
  */
 import type { ExportRow } from './row-reader.js';
-import { ExportLogsServiceRequestType } from '../receivers/otlp/codec.js';
+import { writeExportRequest } from './protobuf-writer.js';
 
 type OtlpValue = Record<string, unknown>;
 interface OtlpKeyValue {
@@ -93,22 +93,9 @@ export function buildExportRequest(rows: readonly ExportRow[]): { resourceLogs: 
   };
 }
 
-/** OTLP/JSON ids are hex; protobufjs wants bytes for them. */
-function withIdBytes(request: { resourceLogs: unknown[] }): unknown {
-  for (const rl of request.resourceLogs as Array<{ scopeLogs: Array<{ logRecords: OtlpRecord[] }> }>) {
-    for (const sl of rl.scopeLogs) {
-      for (const rec of sl.logRecords) {
-        if (typeof rec.traceId === 'string') rec.traceId = Buffer.from(rec.traceId, 'hex');
-        if (typeof rec.spanId === 'string') rec.spanId = Buffer.from(rec.spanId, 'hex');
-      }
-    }
-  }
-  return request;
-}
-
 export function encodeExportRequest(rows: readonly ExportRow[], encoding: 'protobuf' | 'json'): Buffer {
   const request = buildExportRequest(rows);
   if (encoding === 'json') return Buffer.from(JSON.stringify(request));
-  const message = ExportLogsServiceRequestType.fromObject(withIdBytes(request) as Record<string, unknown>);
-  return Buffer.from(ExportLogsServiceRequestType.encode(message).finish());
+  const bytes = writeExportRequest(request);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
