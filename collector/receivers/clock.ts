@@ -1,5 +1,8 @@
-/** The current time in nanoseconds since the epoch, as an exact decimal string (µs resolution). */
+/**
+ * The current wall-clock time in nanoseconds since the epoch, as an exact decimal string.
+ * Millisecond resolution: a monotonic clock would drift from the wall clock as NTP adjusts
+ * it, and ingest order is kept by ingest_seq anyway.
+ */
 export function nowNanos(): string {
-  const micros = Math.round((performance.timeOrigin + performance.now()) * 1000);
-  return `${micros}000`;
+  return `${Date.now()}000000`;
 }
