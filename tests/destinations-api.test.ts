@@ -144,6 +144,23 @@ describe('destinations admin API', () => {
     expect(receiver.accepted.slice(before).map((r) => attr(r, 'log.record.uid')).sort()).toEqual(['api-13', 'api-13', 'api-14', 'api-14']);
   });
 
+  it('starts from an RFC 3339 time: the events received from then on', async () => {
+    const other = await startReceiver();
+    try {
+      await ingest(2); // api-15, api-16: before the start time
+      await new Promise((r) => setTimeout(r, 20));
+      const startFrom = new Date().toISOString();
+      await new Promise((r) => setTimeout(r, 20));
+      await ingest(3); // api-17 .. api-19
+      const response = await api('POST', '/api/v1/destinations', { name: 'from-time', endpoint: other.url, start_from: startFrom });
+      expect(response.status).toBe(201);
+      await waitFor(() => other.accepted.length >= 3, 10_000, 'time-based replay');
+      expect(other.accepted.map((r) => attr(r, 'log.record.uid'))).toEqual(['api-17', 'api-18', 'api-19']);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('deletes a destination', async () => {
     expect((await api('DELETE', `/api/v1/destinations/${id}`)).status).toBe(204);
     expect((await api('GET', `/api/v1/destinations/${id}`)).status).toBe(404);

@@ -84,7 +84,7 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
     eventRoutes(clients.queries, deps.store, {
       collectorId: deps.config.collectorId,
       maxExportDays: api.maxExportDays,
-      stream: { heartbeatMs: 15_000, maxBufferedBytes: 1024 * 1024, slowClientMs: 30_000 },
+      stream: api.stream,
     }),
   );
   app.use('/api/v1/query', requireScope(deps.auth, 'admin'));

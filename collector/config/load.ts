@@ -61,6 +61,7 @@ export interface SidecarConfig {
         allowPrivateDestinations: boolean;
         queryTimeoutMs: number;
         maxExportDays: number;
+        stream: { heartbeatMs: number; maxBufferedBytes: number; slowClientMs: number };
         sql: { timeoutMs: number; maxResultRows: number; maxMemoryBytes: number };
       })
     | undefined;
@@ -148,6 +149,11 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
       allowPrivateDestinations: raw.extensions.api.allow_private_destinations,
       queryTimeoutMs: raw.extensions.api.query_timeout,
       maxExportDays: raw.extensions.api.max_export_days,
+      stream: {
+        heartbeatMs: raw.extensions.api.stream.heartbeat,
+        maxBufferedBytes: raw.extensions.api.stream.max_buffered_bytes,
+        slowClientMs: raw.extensions.api.stream.slow_client_timeout,
+      },
       sql: {
         timeoutMs: raw.extensions.api.sql.timeout,
         maxResultRows: raw.extensions.api.sql.max_result_rows,

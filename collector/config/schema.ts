@@ -139,6 +139,10 @@ export const configSchema = z
             query_timeout: duration(10_000),
             /** Widest time range one export may cover. */
             max_export_days: count(92, 36_500),
+            /** The live tail: heartbeat interval, bytes queued per client, how long a client may not read. */
+            stream: z
+              .strictObject({ heartbeat: duration(15_000), max_buffered_bytes: size(1024 * 1024), slow_client_timeout: duration(30_000) })
+              .default({ heartbeat: 15_000, max_buffered_bytes: 1024 * 1024, slow_client_timeout: 30_000 }),
             /** Limits of POST /api/v1/query. */
             sql: z
               .strictObject({ timeout: duration(30_000), max_result_rows: count(100_000), max_memory_usage: size(1024 * MiB) })

@@ -105,7 +105,9 @@ export function eventRoutes(queries: EventQueries, store: EventStore, options: E
     const lastId = c.req.header('last-event-id') ?? params.get('last_event_id');
     if (lastId && !/^\d{1,19}$/.test(lastId)) throw badRequest('Last-Event-ID must be an id this stream sent');
     const start = lastId ? Number(lastId) : store.committedSeq;
-    return c.body(eventStream(queries, store, options.collectorId, filter, start, options.stream), 200, {
+    const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
+    const disconnect = () => outgoing?.destroy();
+    return c.body(eventStream(queries, store, options.collectorId, filter, start, options.stream, disconnect), 200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
       'x-accel-buffering': 'no',

@@ -26,6 +26,8 @@ export function eventStream(
   filter: EventFilter,
   startAfter: number,
   options: StreamOptions,
+  /** Drops the client's connection (the stream alone cannot: its queue waits for the client). */
+  disconnect: () => void,
 ): ReadableStream<Uint8Array> {
   let position = startAfter;
   let closed = false;
@@ -44,7 +46,8 @@ export function eventStream(
           if ((controller.desiredSize ?? 0) <= 0) {
             slowSince ??= Date.now();
             if (Date.now() - slowSince > options.slowClientMs) {
-              controller.error(new Error('client is not reading; disconnected'));
+              closed = true;
+              disconnect();
               break;
             }
           } else {
