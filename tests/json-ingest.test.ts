@@ -19,7 +19,8 @@ let sidecar: Sidecar;
 beforeAll(async () => {
   sidecar = await startTestSidecar({
     dataDir: tempDir(),
-    retention: { default_days: 90, tenants: { acme: 365 } },
+    // Ten years: the fixtures carry fixed dates and must stay inside retention.
+    retention: { default_days: 3650, tenants: { acme: 3660 } },
     tokens: [
       { token: INGEST, scopes: ['ingest'] },
       { token: ACME, tenant: 'acme', scopes: ['ingest'] },
@@ -161,7 +162,7 @@ describe('auth', () => {
   it('a tenant-bound token overrides the tenant the payload claims', async () => {
     const input = { event_type: 'auth.override', tenant_id: 'globex', actor: { id: 'u' } };
     expect((await post('/v1/audit/canonical', input, { token: ACME })).status).toBe(200);
-    expect(await rowByRaw(input)).toMatchObject({ tenant_id: 'acme', retention_days: 365 });
+    expect(await rowByRaw(input)).toMatchObject({ tenant_id: 'acme', retention_days: 3660 });
   });
 
   it('401 without a token, 403 without the ingest scope', async () => {

@@ -52,8 +52,8 @@ describe('schema', () => {
 describe('TTL retention', () => {
   it('removes rows once they are past their tenant\'s retention', async () => {
     const s = sidecar!;
-    // Occurred 1 day minus 3 s ago: inside the 1-day retention now, outside it in 3 s.
-    const almostExpired = `${BigInt(Date.now() - 86_400_000 + 3_000) * 1_000_000n}`;
+    // Occurred 1 day minus 5 s ago: inside the 1-day retention now, outside it in 5 s.
+    const almostExpired = `${BigInt(Date.now() - 86_400_000 + 5_000) * 1_000_000n}`;
     const response = await send(s, [
       { eventName: 'ttl.short', timeUnixNano: almostExpired, attributes: { 'user.id': 'u', 'audit.tenant.id': 'shortlived' } },
       { eventName: 'ttl.long', timeUnixNano: almostExpired, attributes: { 'user.id': 'u', 'audit.tenant.id': 'other' } },
@@ -62,7 +62,7 @@ describe('TTL retention', () => {
     expect(await countRows(s, "event_type LIKE 'ttl.%'")).toBe(2);
     const [row] = await queryRows<{ retention_days: number }>(s, "SELECT retention_days FROM audit.events WHERE event_type = 'ttl.short'");
     expect(row!.retention_days).toBe(1);
-    await new Promise((r) => setTimeout(r, 4_000));
+    await new Promise((r) => setTimeout(r, 6_000));
     await s.store.readClient.command({ query: 'OPTIMIZE TABLE audit.events FINAL' });
     expect(await countRows(s, "event_type = 'ttl.short'")).toBe(0);
     expect(await countRows(s, "event_type = 'ttl.long'")).toBe(1);
