@@ -215,7 +215,9 @@ describe('live tail', () => {
       { id: 'tail-x', event_type: 'tail.event', actor: { id: 'u' }, tenant_id: 'globex' },
       { id: 'tail-other', event_type: 'other.event', actor: { id: 'u' }, tenant_id: 'acme' },
     ]);
-    await ingest([{ id: 'tail-2', event_type: 'tail.event', actor: { id: 'u' }, tenant_id: 'acme' }]);
+    const resent = { id: 'tail-2', event_type: 'tail.event', occurred_at: new Date().toISOString(), actor: { id: 'u' }, tenant_id: 'acme' };
+    await ingest([resent]);
+    await ingest([resent]); // a retried delivery: stored twice until merged, shown once
     await ingest([{ id: 'tail-3', event_type: 'tail.event', actor: { id: 'u' }, tenant_id: 'acme' }]);
     const first = await received;
     controller.abort();

@@ -18,6 +18,8 @@ export interface StreamOptions {
 }
 
 const PAGE = 500;
+/** Recently sent events remembered per client, to drop a resent copy not merged away yet. */
+const RECENT = 10_000;
 
 export function eventStream(
   queries: EventQueries,
@@ -35,6 +37,15 @@ export function eventStream(
   const notify = () => wake?.();
   const unsubscribe = store.onCommit(notify);
   const encoder = new TextEncoder();
+  let recent = new Set<string>();
+  /** True the first time an event (tenant, time, id) is seen by this client. */
+  const firstSighting = (row: Record<string, unknown>): boolean => {
+    const key = `${String(row.tenant_id)}\u0000${String(row.occurred_at)}\u0000${String(row.event_id)}`;
+    if (recent.has(key)) return false;
+    if (recent.size >= RECENT) recent = new Set();
+    recent.add(key);
+    return true;
+  };
 
   return new ReadableStream<Uint8Array>(
     {
@@ -55,7 +66,9 @@ export function eventStream(
             const through = store.committedSeq;
             const rows = through > position ? await queries.after(collectorId, position, through, filter, PAGE) : [];
             for (const row of rows) {
-              controller.enqueue(encoder.encode(`id: ${row.ingest_seq}\nevent: audit\ndata: ${JSON.stringify(toApiEvent(row))}\n\n`));
+              if (firstSighting(row)) {
+                controller.enqueue(encoder.encode(`id: ${row.ingest_seq}\nevent: audit\ndata: ${JSON.stringify(toApiEvent(row))}\n\n`));
+              }
               position = Number(row.ingest_seq);
             }
             // Rows this filter skips still move the position forward.
