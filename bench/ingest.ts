@@ -8,7 +8,8 @@
  * API) and export (a sidecar draining them to a local OTLP receiver at max_batch_size
  * 1000 and 100).
  *
- *   BENCH_SECONDS (60)  BENCH_CONCURRENCY (64)  BENCH_CEILING_SECONDS (15)
+ *   BENCH_SECONDS (60)  BENCH_CONCURRENCY (64)  BENCH_LIGHT_SECONDS (10)  BENCH_LIGHT_CONCURRENCY (4)
+ *   BENCH_CEILING_SECONDS (15)
  *   BENCH_EXPORT_SECONDS (15)  BENCH_NODE_ARGS
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,6 +34,8 @@ import { measureQueries } from './queries.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const LIGHT_CONCURRENCY = Number(process.env.BENCH_LIGHT_CONCURRENCY ?? 4);
+const LIGHT_SECONDS = Number(process.env.BENCH_LIGHT_SECONDS ?? 10);
 const CEILING_SECONDS = Number(process.env.BENCH_CEILING_SECONDS ?? 15);
 const EXPORT_SECONDS = Number(process.env.BENCH_EXPORT_SECONDS ?? 15);
 /** Rows the read-side figures are measured on. */
@@ -89,14 +92,14 @@ async function waitHealthy(url: string, child: ChildProcess): Promise<void> {
   throw new Error('sidecar did not become healthy');
 }
 
-async function driveLoad(url: string) {
+async function driveLoad(url: string, concurrency: number, seconds: number, firstRequest = 0) {
   const templates = Array.from({ length: 32 }, (_, i) => buildTemplate(RECORDS_PER_REQUEST, i));
-  const pool = new Pool(url, { connections: CONCURRENCY, pipelining: 1 });
+  const pool = new Pool(url, { connections: concurrency, pipelining: 1 });
   const latencies: number[] = [];
   const statuses = new Map<number, number>();
-  let sent = 0;
+  let sent = firstRequest;
   let acked = 0;
-  const deadline = performance.now() + SECONDS * 1000;
+  const deadline = performance.now() + seconds * 1000;
   const startedAt = performance.now();
   let lastReport = startedAt;
   const worker = async (w: number) => {
@@ -127,11 +130,11 @@ async function driveLoad(url: string) {
       }
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w)));
+  await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
   const elapsed = (performance.now() - startedAt) / 1000;
   await pool.close();
   latencies.sort((a, b) => a - b);
-  return { acked, elapsed, latencies, statuses, templates };
+  return { acked, elapsed, latencies, statuses, templates, sent };
 }
 
 async function storedRows(dataDir: string): Promise<{ rows: number; batches: number }> {
@@ -238,7 +241,10 @@ async function main(): Promise<void> {
   try {
     await waitHealthy(url, child);
     process.stderr.write(`ingest: ${SECONDS} s, ${CONCURRENCY} concurrent requests of ${RECORDS_PER_REQUEST} records\n`);
-    const load = await driveLoad(url);
+    const load = await driveLoad(url, CONCURRENCY, SECONDS);
+    // The same sidecar under a light load: latency when commits are not queueing.
+    process.stderr.write(`light load: ${LIGHT_SECONDS} s, ${LIGHT_CONCURRENCY} concurrent requests\n`);
+    const light = await driveLoad(url, LIGHT_CONCURRENCY, LIGHT_SECONDS, load.sent);
     const rss = peakRssMiB(child.pid!);
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
@@ -261,16 +267,17 @@ async function main(): Promise<void> {
       `  records acknowledged   ${load.acked} in ${load.elapsed.toFixed(1)} s`,
       `  throughput             ${Math.round(rate)} records/s`,
       `  ack latency            p50 ${percentile(load.latencies, 50).toFixed(1)} ms, p99 ${percentile(load.latencies, 99).toFixed(1)} ms`,
+      `  light load (${LIGHT_CONCURRENCY} clients)   ${Math.round(light.acked / light.elapsed)} records/s, ack p50 ${percentile(light.latencies, 50).toFixed(1)} ms, p99 ${percentile(light.latencies, 99).toFixed(1)} ms`,
       `  sidecar peak RSS       ${rss.toFixed(0)} MiB`,
       `  responses              ${[...load.statuses].map(([s, n]) => `${s}: ${n}`).join(', ')}`,
-      `  rows stored            ${stored.rows} (${stored.rows === load.acked ? 'equal to' : 'DIFFERENT FROM'} records acknowledged)`,
+      `  rows stored            ${stored.rows} (${stored.rows === load.acked + light.acked ? 'equal to' : 'DIFFERENT FROM'} records acknowledged in both phases)`,
       `  ceiling (raw inserts)  ${Math.round(ceiling)} rows/s`,
       `  sidecar / ceiling      ${(rate / ceiling).toFixed(2)}`,
       ...queries.map((q) => `  ${q.name.padEnd(44)} p50 ${q.p50.toFixed(1)} ms, p99 ${q.p99.toFixed(1)} ms (${q.count} queries, ${Math.max(stored.rows, QUERY_ROWS)} rows)`),
       ...exports.map((e) => `  export, batch ${String(e.batchSize).padEnd(5)}   ${Math.round(e.records / e.seconds)} records/s (${(e.records / e.seconds / rate).toFixed(2)} of ingest)`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
-    if (stored.rows !== load.acked) process.exitCode = 1;
+    if (stored.rows !== load.acked + light.acked) process.exitCode = 1;
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });

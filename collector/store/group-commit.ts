@@ -48,6 +48,8 @@ export class GroupCommit<T extends RowBatch> {
 
   /** Rows that make a batch worth committing when no insert is running. */
   private readonly idleCommitRows: number;
+  /** How long the last commit took: a pause in arrivals this long ends the wait for more rows. */
+  private lastCommitMs = 5;
 
   constructor(private readonly options: GroupCommitOptions<T>) {
     this.idleCommitRows = Math.max(1, Math.ceil(options.maxRows / 10));
@@ -87,24 +89,30 @@ export class GroupCommit<T extends RowBatch> {
 
   private schedule(): void {
     if (this.inFlight) return; // the running insert reschedules when it ends
-    const oldestAt = this.waiting[0]?.at ?? Date.now();
+    const now = Date.now();
+    const oldestAt = this.waiting[0]?.at ?? now;
+    const newestAt = this.waiting[this.waiting.length - 1]?.at ?? now;
     // The engine is idle here. A full batch, or one that has waited long enough, goes now;
-    // so does a tenth of a batch, since waiting longer would only add latency once
-    // clients are waiting on the previous commit (inserts are serial).
+    // so does a tenth of a batch, since waiting longer would only add latency once clients
+    // are waiting on the previous commit (inserts are serial); and so does any batch once
+    // requests stopped arriving for as long as a commit takes: clients that wait for their
+    // answer before sending more would otherwise wait out the whole timeout. (Under heavy
+    // load commits are slow, so this pause is long and batches stay large.)
+    const quietMs = Math.min(this.options.maxAgeMs, Math.max(5, this.lastCommitMs));
     if (
       this.waitingRows >= this.idleCommitRows ||
-      Date.now() - oldestAt >= this.options.maxAgeMs
+      now - oldestAt >= this.options.maxAgeMs ||
+      now - newestAt >= quietMs
     ) {
       this.startCommit();
       return;
     }
-    if (!this.timer) {
-      const due = Math.max(0, oldestAt + this.options.maxAgeMs - Date.now());
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        if (this.waiting.length > 0) this.schedule();
-      }, due);
-    }
+    if (this.timer) clearTimeout(this.timer);
+    const due = Math.max(0, Math.min(oldestAt + this.options.maxAgeMs, newestAt + quietMs) - now);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.waiting.length > 0) this.schedule();
+    }, due);
   }
 
   private takeWaiters(): Waiter<T>[] {
@@ -127,6 +135,7 @@ export class GroupCommit<T extends RowBatch> {
     }
     const waiters = this.takeWaiters();
     const rows = this.inFlightRows;
+    const started = Date.now();
     this.inFlight = this.options.commit(waiters.map((w) => w.batch)).then(
       () => {
         this.stats.batches += 1;
@@ -138,6 +147,7 @@ export class GroupCommit<T extends RowBatch> {
         for (const waiter of waiters) waiter.reject(error);
       },
     ).finally(() => {
+      this.lastCommitMs = Date.now() - started;
       this.inFlight = undefined;
       this.inFlightRows = 0;
       if (this.waiting.length > 0 && !this.closing) this.schedule();
