@@ -1,5 +1,5 @@
 /**
- * The last normalization stage every input format shares: what the source said (an
+ * The last normalization stage every input format (OTLP and the JSON profiles) shares: what the source said (an
  * EventDraft) becomes a complete audit event, with the tenant resolved, the verb class,
  * outcome and actor type derived, retention applied and an id for id-less records.
  */
@@ -39,12 +39,18 @@ export interface EventDraft {
   requestMethod: string;
   requestUrl: string;
   message: string;
-  changes: Record<string, unknown>;
-  metadata: Record<string, unknown>;
+  /** JSON objects, or their JSON text when the source gave it as such. */
+  changes: Record<string, unknown> | string;
+  metadata: Record<string, unknown> | string;
   attributes: Record<string, string>;
+  resourceAttributes: Record<string, string>;
   serviceName: string;
   severityText: string;
   severityNumber: number;
+  traceId: string;
+  spanId: string;
+  /** What besides the record itself tells id-less records apart (e.g. their OTLP resource). */
+  identity: string;
 }
 
 export const emptyDraft = (): EventDraft => ({
@@ -52,8 +58,10 @@ export const emptyDraft = (): EventDraft => ({
   actorId: '', actorName: '', actorEmail: '', actorType: '', clientIp: '', userAgent: '',
   teamId: '', projectId: '', resourceType: '', resourceId: '', resourceName: '',
   requestMethod: '', requestUrl: '', message: '', changes: {}, metadata: {}, attributes: {},
-  serviceName: '', severityText: '', severityNumber: 0,
+  resourceAttributes: {}, serviceName: '', severityText: '', severityNumber: 0, traceId: '', spanId: '', identity: '',
 });
+
+const jsonText = (value: Record<string, unknown> | string): string => (typeof value === 'string' ? value : JSON.stringify(value));
 
 const MS_PER_DAY = 86_400_000;
 /** The TTL expression converts occurred_at to DateTime, whose range ends in 2106. */
@@ -94,7 +102,7 @@ export function finishEvent(draft: EventDraft, source: string, raw: string, ctx:
   const requestMethod = normalizeMethod(draft.requestMethod);
   const hasUser = draft.actorId !== '' || draft.actorName !== '' || draft.actorEmail !== '';
   return {
-    event_id: draft.eventId || contentHashId(tenant, source, raw),
+    event_id: draft.eventId || contentHashId(tenant, source, draft.identity, raw),
     tenant_id: tenant,
     occurred_at: occurredAt,
     received_at: ctx.receivedAtNanos,
@@ -115,15 +123,15 @@ export function finishEvent(draft: EventDraft, source: string, raw: string, ctx:
     request_method: requestMethod,
     request_url: draft.requestUrl,
     message: draft.message,
-    changes: JSON.stringify(draft.changes),
-    metadata: JSON.stringify(draft.metadata),
+    changes: jsonText(draft.changes),
+    metadata: jsonText(draft.metadata),
     attributes: draft.attributes,
-    resource_attributes: {},
+    resource_attributes: draft.resourceAttributes,
     service_name: draft.serviceName,
     severity_text: draft.severityText,
     severity_number: draft.severityNumber,
-    trace_id: '',
-    span_id: '',
+    trace_id: draft.traceId,
+    span_id: draft.spanId,
     source,
     raw,
     retention_days: retention,

@@ -4,10 +4,7 @@
  */
 import type { AuditEvent } from '../../schemas/audit-event.js';
 import type { AnyValue, KeyValue, LogRecord, ResourceLogs } from '../../schemas/otlp.js';
-import { deriveAction, deriveActorType, deriveOutcome, normalizeMethod } from '../normalize/derive.js';
-import { contentHashId } from '../normalize/event-id.js';
-import { retentionDays } from '../normalize/retention.js';
-import { assertIdentifiable, assertStorableTime, type IngestContext } from '../normalize/event.js';
+import { finishEvent, type EventDraft, type IngestContext } from '../normalize/event.js';
 import {
   anyValueJsonText,
   anyValueKind,
@@ -172,11 +169,6 @@ function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestCont
   const eventType = eventTypeFrom >= 0 ? eventTypeSources[eventTypeFrom]! : '';
   if (eventTypeFrom !== 1 && value('event.name') !== undefined) setOwn(attributes, 'event.name', text('event.name'));
   if (eventTypeFrom !== 2 && value('audit.event_type') !== undefined) setOwn(attributes, 'audit.event_type', text('audit.event_type'));
-  const actorId = text('user.id');
-  const actorName = text('user.name') || text('user.full_name');
-  const actorEmail = text('user.email');
-  assertIdentifiable(eventType, actorId, actorName, actorEmail, OTLP_FIELDS);
-
   let message = '';
   let bodyFields: Record<string, unknown> | undefined;
   if (rec.body != null) {
@@ -185,53 +177,41 @@ function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestCont
   }
   const metadataValue = value('audit.metadata');
   const changesValue = value('audit.changes');
-  let metadata = '{}';
-  if (bodyFields && metadataValue) metadata = JSON.stringify({ ...bodyFields, ...jsonObject(metadataValue, 'audit.metadata') });
+  let metadata: Record<string, unknown> | string = bodyFields ?? {};
+  if (bodyFields && metadataValue) metadata = { ...bodyFields, ...jsonObject(metadataValue, 'audit.metadata') };
   else if (metadataValue) metadata = jsonObjectText(metadataValue, 'audit.metadata');
-  else if (bodyFields) metadata = JSON.stringify(bodyFields);
-  const changes = changesValue ? jsonObjectText(changesValue, 'audit.changes') : '{}';
 
-  const tenant = ctx.tenantOverride ?? (text('audit.tenant.id') || resource.tenant || 'default');
-  const occurredAt = time ?? observed ?? ctx.receivedAtNanos;
-  const retention = retentionDays(tenant, ctx.retention);
-  assertStorableTime(occurredAt, retention, ctx.receivedAtNanos);
-  const requestMethod = normalizeMethod(text('http.request.method'));
-  const raw = rawRecordJson(rec, time, observed, traceId, spanId);
-
-  return {
-    event_id: text('log.record.uid') || contentHashId(tenant, resource.fingerprint, raw),
-    tenant_id: tenant,
-    occurred_at: occurredAt,
-    received_at: ctx.receivedAtNanos,
-    event_type: eventType,
-    action: deriveAction(text('audit.action'), eventType, requestMethod),
-    outcome: deriveOutcome(text('audit.outcome'), eventType, severityNumber),
-    actor_id: actorId,
-    actor_name: actorName,
-    actor_email: actorEmail,
-    actor_type: deriveActorType(text('audit.actor.type'), actorId !== '' || actorName !== '' || actorEmail !== ''),
-    client_ip: text('client.address') || text('source.address'),
-    user_agent: text('user_agent.original'),
-    team_id: text('audit.team.id'),
-    project_id: text('audit.project.id'),
-    resource_type: text('audit.resource.type'),
-    resource_id: text('audit.resource.id'),
-    resource_name: text('audit.resource.name'),
-    request_method: requestMethod,
-    request_url: text('url.full'),
+  const draft: EventDraft = {
+    eventId: text('log.record.uid'),
+    tenant: text('audit.tenant.id') || resource.tenant,
+    occurredAt: time ?? observed,
+    eventType,
+    action: text('audit.action'),
+    outcome: text('audit.outcome'),
+    actorId: text('user.id'),
+    actorName: text('user.name') || text('user.full_name'),
+    actorEmail: text('user.email'),
+    actorType: text('audit.actor.type'),
+    clientIp: text('client.address') || text('source.address'),
+    userAgent: text('user_agent.original'),
+    teamId: text('audit.team.id'),
+    projectId: text('audit.project.id'),
+    resourceType: text('audit.resource.type'),
+    resourceId: text('audit.resource.id'),
+    resourceName: text('audit.resource.name'),
+    requestMethod: text('http.request.method'),
+    requestUrl: text('url.full'),
     message,
-    changes,
+    changes: changesValue ? jsonObjectText(changesValue, 'audit.changes') : '{}',
     metadata,
     attributes,
-    resource_attributes: resource.attributes,
-    service_name: resource.serviceName,
-    severity_text: rec.severityText ?? '',
-    severity_number: severityNumber,
-    trace_id: traceId,
-    span_id: spanId,
-    source: 'otlp',
-    raw,
-    retention_days: retention,
-    ...(time === undefined && observed === undefined ? { occurred_at_is_receive_time: true as const } : {}),
+    resourceAttributes: resource.attributes,
+    serviceName: resource.serviceName,
+    severityText: rec.severityText ?? '',
+    severityNumber,
+    traceId,
+    spanId,
+    identity: resource.fingerprint,
   };
+  return finishEvent(draft, 'otlp', rawRecordJson(rec, time, observed, traceId, spanId), ctx, OTLP_FIELDS);
 }
