@@ -42,8 +42,6 @@ export const AUDIT_EVENT_COLUMNS = [
   { name: 'ingest_seq', type: 'UInt64', doc: "that instance's monotonically increasing sequence" },
 ] as const;
 
-export type AuditEventColumn = (typeof AUDIT_EVENT_COLUMNS)[number]['name'];
-
 export const ACTIONS = ['create', 'read', 'update', 'delete', 'login', 'logout', 'grant', 'revoke', 'other'] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -97,10 +95,4 @@ export interface AuditEvent {
    * a resent copy differs in occurred_at (the store checks those for duplicates).
    */
   occurred_at_is_receive_time?: true;
-}
-
-/** A stored row: the event plus what the store assigns. */
-export interface StoredAuditEvent extends AuditEvent {
-  collector_id: string;
-  ingest_seq: string;
 }

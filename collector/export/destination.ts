@@ -70,8 +70,6 @@ export const destinationSchema = z.strictObject({
     .default({ initial_interval: 1_000, max_interval: 60_000 }),
 });
 
-export type DestinationInput = z.input<typeof destinationSchema>;
-
 /** What the admin API accepts: a destination plus its name and where it starts. */
 export const apiDestinationSchema = destinationSchema.extend({
   name: z.string().trim().min(1, 'a name is required').max(100),
