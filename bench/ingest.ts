@@ -17,13 +17,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { resolveConfig } from '../collector/config/load.js';
 import { silentLogger } from '../collector/log.js';
 import { closeClients, openClient } from '../collector/store/clickhouse-client.js';
 import { migrate } from '../collector/store/migrations.js';
-import { encodeRows, INSERT_COLUMNS, INSERT_FORMAT } from '../collector/store/row-encoding.js';
+import { encodeRows } from '../collector/store/row-encoding.js';
+import { insertBlocks } from '../collector/store/insert-blocks.js';
 import { decodeProtobuf } from '../collector/receivers/otlp/codec.js';
 import { normalizeExportRequest } from '../pipelines/otlp/request.js';
 import { projectRoot } from '../collector/paths.js';
@@ -62,6 +62,14 @@ function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return kb / 1024;
+}
+
+/** CPU seconds (user + system) the process, or one of its threads, has used so far. */
+function cpuSeconds(pid: number, tid?: number): number {
+  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks; 100 a second on Linux
 }
 
 function configYaml(dataDir: string, port: number): string {
@@ -186,12 +194,7 @@ async function topUp(dataDir: string, templates: ReturnType<typeof buildTemplate
     for (let done = have, batch = 0; done < want; batch++) {
       const n = Math.min(BATCH_ROWS, want - done);
       const rows = Array.from({ length: n }, (_, i) => ({ ...events[i % events.length]!, event_id: `top-up-${batch}-${i}` }));
-      await client.insert({
-        table: 'audit.events',
-        columns: [...INSERT_COLUMNS] as [string, ...string[]],
-        format: INSERT_FORMAT,
-        values: Readable.from([encodeRows(rows, 10_000_000_000 + done, 'bench-top-up').buffer], { objectMode: false }),
-      });
+      await insertBlocks(client, 'audit', [encodeRows(rows, 10_000_000_000 + done, 'bench-top-up').buffer], 60_000);
       done += n;
     }
   } finally {
@@ -207,17 +210,17 @@ async function measureCeiling(templates: ReturnType<typeof buildTemplate>[]): Pr
   const client = openClient(config.store, 'bench-ceiling');
   try {
     await migrate(client, config.store, silentLogger);
-    const payload = encodeRows(Array.from({ length: BATCH_ROWS }, (_, i) => events[i % events.length]!), 1, 'ceiling').buffer;
+    // Every batch has ids of its own (repeated rows would merge away for free), encoded
+    // while the previous batch is being inserted, as the sidecar does.
+    const batch = (n: number) =>
+      encodeRows(Array.from({ length: BATCH_ROWS }, (_, i) => ({ ...events[i % events.length]!, event_id: `ceiling-${n}-${i}` })), 1 + n * BATCH_ROWS, 'ceiling').buffer;
     let inserted = 0;
+    let next = batch(0);
     const started = performance.now();
     while (performance.now() - started < CEILING_SECONDS * 1000) {
-      await client.insert({
-        table: 'audit.events',
-        columns: [...INSERT_COLUMNS] as [string, ...string[]],
-        format: INSERT_FORMAT,
-        values: Readable.from([payload], { objectMode: false }),
-        clickhouse_settings: { input_format_parallel_parsing: 0 },
-      });
+      const insert = insertBlocks(client, 'audit', [next], 60_000);
+      next = batch(inserted / BATCH_ROWS + 1);
+      await insert;
       inserted += BATCH_ROWS;
     }
     return inserted / ((performance.now() - started) / 1000);
@@ -241,7 +244,9 @@ async function main(): Promise<void> {
   try {
     await waitHealthy(url, child);
     process.stderr.write(`ingest: ${SECONDS} s, ${CONCURRENCY} concurrent requests of ${RECORDS_PER_REQUEST} records\n`);
+    const cpuBefore = { all: cpuSeconds(child.pid!), main: cpuSeconds(child.pid!, child.pid!) };
     const load = await driveLoad(url, CONCURRENCY, SECONDS);
+    const cpu = { all: cpuSeconds(child.pid!) - cpuBefore.all, main: cpuSeconds(child.pid!, child.pid!) - cpuBefore.main };
     // The same sidecar under a light load: latency when commits are not queueing.
     process.stderr.write(`light load: ${LIGHT_SECONDS} s, ${LIGHT_CONCURRENCY} concurrent requests\n`);
     const light = await driveLoad(url, LIGHT_CONCURRENCY, LIGHT_SECONDS, load.sent);
@@ -269,6 +274,7 @@ async function main(): Promise<void> {
       `  ack latency            p50 ${percentile(load.latencies, 50).toFixed(1)} ms, p99 ${percentile(load.latencies, 99).toFixed(1)} ms`,
       `  light load (${LIGHT_CONCURRENCY} clients)   ${Math.round(light.acked / light.elapsed)} records/s, ack p50 ${percentile(light.latencies, 50).toFixed(1)} ms, p99 ${percentile(light.latencies, 99).toFixed(1)} ms`,
       `  sidecar peak RSS       ${rss.toFixed(0)} MiB`,
+      `  sidecar CPU per record ${((cpu.all / load.acked) * 1e6).toFixed(1)} µs (main thread ${((cpu.main / load.acked) * 1e6).toFixed(1)} µs, engine and GC threads the rest); ${(cpu.all / load.elapsed).toFixed(2)} cores busy`,
       `  responses              ${[...load.statuses].map(([s, n]) => `${s}: ${n}`).join(', ')}`,
       `  rows stored            ${stored.rows} (${stored.rows === load.acked + light.acked ? 'equal to' : 'DIFFERENT FROM'} records acknowledged in both phases)`,
       `  ceiling (raw inserts)  ${Math.round(ceiling)} rows/s`,

@@ -1,88 +1,104 @@
 /**
- * Serializes events as TabSeparated lines in the column order of INSERT_COLUMNS.
- * TabSeparated rather than JSON: the `raw` column is itself JSON, which JSON rows would
- * escape a second time; ClickHouse parses these lines about a fifth faster, and writing
- * them costs a third of JSON.stringify (measured in bench/).
- * Rows are encoded once per request, when it is queued (spreading the cost over requests);
- * a commit only concatenates the requests' buffers.
+ * Serializes events as ClickHouse Native blocks, one block per request, columns in the
+ * order of INSERT_COLUMNS. Native rather than a text format: the engine parses it about
+ * four times faster than TabSeparated and it needs no escaping on our side; blocks simply
+ * concatenate, so a commit sends the requests' buffers one after another.
+ * Rows are encoded once per request, when it is queued (spreading the cost over requests,
+ * and keeping waiting rows off the V8 heap).
  */
 import { AUDIT_EVENT_COLUMNS, type AuditEvent } from '../../schemas/audit-event.js';
+import { NativeWriter } from './native-writer.js';
+
+type EventColumn = Exclude<keyof AuditEvent, 'occurred_at_is_receive_time'>;
+type ColumnKind = 'string' | 'datetime64' | 'uint8' | 'uint16' | 'map';
+
+interface ColumnEncoding {
+  name: string;
+  /** The type the block declares: plain String where the table has LowCardinality(String); the insert converts. */
+  blockType: string;
+  kind: ColumnKind;
+}
+
+function kindOf(type: string): ColumnKind {
+  if (type.startsWith('DateTime64')) return 'datetime64';
+  if (type.startsWith('Map(')) return 'map';
+  if (type === 'UInt8') return 'uint8';
+  if (type === 'UInt16') return 'uint16';
+  if (type === 'String' || type === 'LowCardinality(String)') return 'string';
+  throw new Error(`no Native encoding for column type ${type}`);
+}
 
 const STORE_ASSIGNED = new Set(['ingest_seq', 'collector_id']);
 
-/** Columns in the order a line lists them. */
-export const INSERT_COLUMNS: readonly string[] = [
-  'ingest_seq',
-  'collector_id',
-  ...AUDIT_EVENT_COLUMNS.map((c) => c.name).filter((name) => !STORE_ASSIGNED.has(name)),
-];
+const EVENT_COLUMNS: readonly ColumnEncoding[] = AUDIT_EVENT_COLUMNS.filter((c) => !STORE_ASSIGNED.has(c.name)).map((c) => ({
+  name: c.name,
+  // LowCardinality has its own Native serialization (dictionary + indexes); plain String
+  // is simpler to write and the engine converts on insert.
+  blockType: c.type.replace(/LowCardinality\((\w+)\)/g, '$1'),
+  kind: kindOf(c.type),
+}));
 
-/** "1700000000123456789" (ns) -> "1700000000.123456789", which DateTime64(9) parses exactly. */
-export function nanosToDateTime64(nanos: string): string {
-  const padded = nanos.padStart(10, '0');
-  return `${padded.slice(0, -9)}.${padded.slice(-9)}`;
-}
+/** Columns in the order a block lists them. */
+export const INSERT_COLUMNS: readonly string[] = ['ingest_seq', 'collector_id', ...EVENT_COLUMNS.map((c) => c.name)];
 
-export const INSERT_FORMAT = 'TabSeparated' as const;
+/** The columns and the types the blocks declare, as file() and input() take a structure. */
+export const INSERT_STRUCTURE = ['ingest_seq UInt64', 'collector_id String', ...EVENT_COLUMNS.map((c) => `${c.name} ${c.blockType}`)].join(', ');
 
-const TSV_SPECIAL = /[\\\t\n\r\0]/;
-const TSV_CONTROL = /[\t\n\r\0]/;
-const TSV_CONTROL_ALL = /[\t\n\r\0]/g;
-const BACKSLASH_ALL = /\\/g;
-const QUOTED_SPECIAL = /[\\\t\n\r\0']/;
-const QUOTED_SPECIAL_ALL = /[\\\t\n\r\0']/g;
-const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', "'": "\\'" };
-const escapeChar = (c: string): string => ESCAPES[c]!;
+export const INSERT_FORMAT = 'Native' as const;
 
-/** A String field of a TabSeparated line. */
-export function tsvString(value: string): string {
-  if (!TSV_SPECIAL.test(value)) return value;
-  // Backslashes are common (JSON text in raw, metadata); a plain replacement is far faster
-  // than a callback per match. Control characters are rare (JSON text never has them).
-  const escaped = value.replace(BACKSLASH_ALL, '\\\\');
-  return TSV_CONTROL.test(escaped) ? escaped.replace(TSV_CONTROL_ALL, escapeChar) : escaped;
-}
-
-/**
- * A String field holding JSON text we produced (raw, changes, metadata): JSON has no raw
- * control characters, so only backslashes need escaping.
- */
-export function tsvJson(value: string): string {
-  return value.includes('\\') ? value.replace(BACKSLASH_ALL, '\\\\') : value;
-}
-
-function quoted(value: string): string {
-  return `'${QUOTED_SPECIAL.test(value) ? value.replace(QUOTED_SPECIAL_ALL, escapeChar) : value}'`;
-}
-
-/** A Map(String, String) field: {'key':'value',…}. */
-export function tsvMap(map: Readonly<Record<string, string>>): string {
-  let out = '{';
-  for (const key in map) {
-    if (out.length > 1) out += ',';
-    out += `${quoted(key)}:${quoted(map[key]!)}`;
+function writeColumn(w: NativeWriter, column: ColumnEncoding, events: ReadonlyArray<AuditEvent>): void {
+  const name = column.name as EventColumn;
+  switch (column.kind) {
+    case 'string':
+      for (const e of events) w.string(e[name] as string);
+      return;
+    case 'datetime64':
+      for (const e of events) w.int64(e[name] as string);
+      return;
+    case 'uint8':
+      for (const e of events) w.uint8(e[name] as number);
+      return;
+    case 'uint16':
+      for (const e of events) w.uint16(e[name] as number);
+      return;
+    case 'map': {
+      let entries = 0;
+      for (const e of events) {
+        for (const _ in e[name] as Record<string, string>) entries++;
+        w.uint64(entries);
+      }
+      for (const e of events) for (const key in e[name] as Record<string, string>) w.string(key);
+      for (const e of events) {
+        const map = e[name] as Record<string, string>;
+        for (const key in map) w.string(map[key]!);
+      }
+      return;
+    }
   }
-  return `${out}}`;
 }
 
-/** The event's columns (all but the store-assigned ones), tab-separated. */
-export function encodeEventColumns(e: AuditEvent): string {
-  return (
-    `${tsvString(e.event_id)}\t${tsvString(e.tenant_id)}\t${nanosToDateTime64(e.occurred_at)}\t${nanosToDateTime64(e.received_at)}` +
-    `\t${tsvString(e.event_type)}\t${e.action}\t${e.outcome}` +
-    `\t${tsvString(e.actor_id)}\t${tsvString(e.actor_name)}\t${tsvString(e.actor_email)}\t${e.actor_type}` +
-    `\t${tsvString(e.client_ip)}\t${tsvString(e.user_agent)}\t${tsvString(e.team_id)}\t${tsvString(e.project_id)}` +
-    `\t${tsvString(e.resource_type)}\t${tsvString(e.resource_id)}\t${tsvString(e.resource_name)}` +
-    `\t${tsvString(e.request_method)}\t${tsvString(e.request_url)}\t${tsvString(e.message)}` +
-    `\t${tsvJson(e.changes)}\t${tsvJson(e.metadata)}\t${tsvMap(e.attributes)}\t${tsvMap(e.resource_attributes)}` +
-    `\t${tsvString(e.service_name)}\t${tsvString(e.severity_text)}\t${e.severity_number}` +
-    `\t${tsvString(e.trace_id)}\t${tsvString(e.span_id)}\t${tsvString(e.source)}\t${tsvJson(e.raw)}\t${e.retention_days}`
-  );
+/** One Native block holding `events`, the i-th numbered seqOf(i). */
+function encodeBlock(events: ReadonlyArray<AuditEvent>, seqOf: (index: number) => number, collectorId: string): Buffer {
+  const w = new NativeWriter(events.length * 2048 + 1024);
+  w.varUInt(INSERT_COLUMNS.length);
+  w.varUInt(events.length);
+  w.string('ingest_seq');
+  w.string('UInt64');
+  for (let i = 0; i < events.length; i++) w.uint64(seqOf(i));
+  w.string('collector_id');
+  w.string('String');
+  for (let i = 0; i < events.length; i++) w.string(collectorId);
+  for (const column of EVENT_COLUMNS) {
+    w.string(column.name);
+    w.string(column.blockType);
+    writeColumn(w, column, events);
+  }
+  return w.finish();
 }
 
 /**
- * A request's rows, encoded once into a Buffer: off the V8 heap while they wait for their
- * batch, so waiting rows cost the garbage collector nothing.
+ * A request's rows, encoded once: off the V8 heap while they wait for their batch, so
+ * waiting rows cost the garbage collector nothing.
  */
 export interface EncodedRows {
   buffer: Buffer;
@@ -93,51 +109,44 @@ export interface EncodedRows {
   duplicateCheck?: DuplicateCheck;
 }
 
-/** Per row: its `tenant\0event_id` key ('' when it needs no check) and where it ends in the buffer. */
+/** The events again, and per event its `tenant\0event_id` key ('' when it needs no check). */
 export interface DuplicateCheck {
+  events: ReadonlyArray<AuditEvent>;
+  firstSeq: number;
+  collectorId: string;
   keys: string[];
-  rowEnds: number[];
 }
 
 export const duplicateKey = (tenant: string, eventId: string): string => `${tenant}\u0000${eventId}`;
 
 /**
- * Encodes events as lines with ingest_seq firstSeq, firstSeq+1, … `needsCheck(e)` marks the
- * events whose duplicates the table's sort key cannot catch.
+ * Encodes events numbered firstSeq, firstSeq+1, … `needsCheck(e)` marks the events whose
+ * duplicates the table's sort key cannot catch.
  */
 export function encodeRows(
   events: ReadonlyArray<AuditEvent>,
   firstSeq: number,
-  collectorIdField: string,
+  collectorId: string,
   needsCheck?: (event: AuditEvent) => boolean,
 ): EncodedRows {
-  let text = '';
-  let seq = firstSeq;
-  let check: DuplicateCheck | undefined;
-  if (needsCheck && events.some(needsCheck)) check = { keys: [], rowEnds: [] };
-  let bytes = 0;
-  for (const event of events) {
-    const line = `${seq++}\t${collectorIdField}\t${encodeEventColumns(event)}\n`;
-    text += line;
-    if (check) {
-      bytes += Buffer.byteLength(line);
-      check.keys.push(needsCheck!(event) ? duplicateKey(event.tenant_id, event.event_id) : '');
-      check.rowEnds.push(bytes);
-    }
+  const rows: EncodedRows = {
+    buffer: encodeBlock(events, (i) => firstSeq + i, collectorId),
+    count: events.length,
+    lastSeq: firstSeq + events.length - 1,
+  };
+  if (needsCheck && events.some(needsCheck)) {
+    const keys = events.map((e) => (needsCheck(e) ? duplicateKey(e.tenant_id, e.event_id) : ''));
+    rows.duplicateCheck = { events, firstSeq, collectorId, keys };
   }
-  const rows: EncodedRows = { buffer: Buffer.from(text, 'utf8'), count: events.length, lastSeq: seq - 1 };
-  if (check) rows.duplicateCheck = check;
   return rows;
 }
 
-/** The rows whose index `keep` accepts, as one buffer. */
+/** The rows whose index `keep` accepts, as one block (empty when none is kept); each keeps its ingest_seq. */
 export function keepRows(rows: EncodedRows, keep: (index: number) => boolean): Buffer {
-  const ends = rows.duplicateCheck!.rowEnds;
-  const parts: Buffer[] = [];
-  let start = 0;
-  for (let i = 0; i < ends.length; i++) {
-    if (keep(i)) parts.push(rows.buffer.subarray(start, ends[i]));
-    start = ends[i]!;
-  }
-  return Buffer.concat(parts);
+  const check = rows.duplicateCheck!;
+  const kept: number[] = [];
+  for (let i = 0; i < check.events.length; i++) if (keep(i)) kept.push(i);
+  if (kept.length === check.events.length) return rows.buffer;
+  if (kept.length === 0) return Buffer.alloc(0);
+  return encodeBlock(kept.map((i) => check.events[i]!), (i) => check.firstSeq + kept[i]!, check.collectorId);
 }

@@ -37,10 +37,11 @@ function words(eventType: string): string[] {
  * Event types repeat endlessly, so derivations are memoized per distinct input. The memo
  * is bounded: when full it starts over rather than grow with hostile input.
  */
-function memoize<A extends unknown[], R>(fn: (...args: A) => R, limit = 10_000): (...args: A) => R {
+function memoize<A extends Array<string | number>, R>(fn: (...args: A) => R, limit = 10_000): (...args: A) => R {
   let memo = new Map<string, R>();
   return (...args: A) => {
-    const key = args.join('\u0000');
+    let key = String(args[0]);
+    for (let i = 1; i < args.length; i++) key += `\u0000${args[i]}`;
     let result = memo.get(key);
     if (result === undefined) {
       result = fn(...args);

@@ -12,6 +12,7 @@ import {
   anyValueToString,
   idToHex,
   InvalidValueError,
+  jsonString,
   keyValuesJsonText,
   nanosOrUndefined,
   setOwn,
@@ -39,7 +40,9 @@ const MAPPED_KEYS = [
 ] as const;
 type MappedKey = (typeof MAPPED_KEYS)[number];
 const SLOT = new Map<string, number>(MAPPED_KEYS.map((key, i) => [key, i]));
-const slotOf = (key: MappedKey): number => SLOT.get(key)!;
+/** The same slots as constant properties: a lookup per column read costs nothing then. */
+const SLOTS = Object.fromEntries(MAPPED_KEYS.map((key, i) => [key, i])) as Record<MappedKey, number>;
+const slotOf = (key: MappedKey): number => SLOTS[key];
 
 /** Of each pair only the first present attribute fills the column; the other stays an attribute. */
 const ALTERNATIVES: ReadonlyArray<readonly [MappedKey, MappedKey]> = [
@@ -101,8 +104,8 @@ function rawRecordJson(rec: LogRecord, time: string | undefined, observed: strin
   if (time) add(`"timeUnixNano":"${time}"`);
   if (observed) add(`"observedTimeUnixNano":"${observed}"`);
   if (rec.severityNumber) add(`"severityNumber":${JSON.stringify(rec.severityNumber)}`);
-  if (rec.severityText) add(`"severityText":${JSON.stringify(rec.severityText)}`);
-  if (rec.eventName) add(`"eventName":${JSON.stringify(rec.eventName)}`);
+  if (rec.severityText) add(`"severityText":${jsonString(rec.severityText)}`);
+  if (rec.eventName) add(`"eventName":${jsonString(rec.eventName)}`);
   if (rec.body != null) add(`"body":${anyValueJsonText(rec.body)}`);
   if (rec.attributes && rec.attributes.length > 0) add(`"attributes":${keyValuesJsonText(rec.attributes)}`);
   if (rec.droppedAttributesCount) add(`"droppedAttributesCount":${Number(rec.droppedAttributesCount)}`);

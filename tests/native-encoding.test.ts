@@ -1,0 +1,109 @@
+/**
+ * Rows go to ClickHouse as Native blocks written by our own encoder: every kind of value
+ * must come back from the real engine exactly as it went in.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { silentLogger } from '../collector/log.js';
+import { closeClients, openClient } from '../collector/store/clickhouse-client.js';
+import { insertBlocks } from '../collector/store/insert-blocks.js';
+import { migrate } from '../collector/store/migrations.js';
+import { NativeWriter } from '../collector/store/native-writer.js';
+import { encodeRows, keepRows } from '../collector/store/row-encoding.js';
+import type { AuditEvent } from '../schemas/audit-event.js';
+import { tempDir, testConfig } from './support/sidecar.js';
+
+const config = testConfig({ dataDir: tempDir() });
+let client: ClickHouseClient;
+
+beforeAll(async () => {
+  client = openClient(config.store, 'native-encoding-test');
+  await migrate(client, config.store, silentLogger);
+});
+
+afterAll(async () => {
+  await closeClients([client], config.store.endpoint);
+});
+
+function event(overrides: Partial<AuditEvent>): AuditEvent {
+  return {
+    event_id: 'e', tenant_id: 't', occurred_at: '1700000000123456789', received_at: '1700000001987654321',
+    event_type: 'user.login', action: 'login', outcome: 'success', actor_id: 'u', actor_name: '', actor_email: '',
+    actor_type: 'user', client_ip: '', user_agent: '', team_id: '', project_id: '', resource_type: '', resource_id: '',
+    resource_name: '', request_method: '', request_url: '', message: '', changes: '{}', metadata: '{}', attributes: {},
+    resource_attributes: {}, service_name: '', severity_text: '', severity_number: 0, trace_id: '', span_id: '',
+    source: 'otlp', raw: '{}', retention_days: 90, ...overrides,
+  };
+}
+
+type StoredRow = Omit<AuditEvent, 'occurred_at' | 'received_at'> & { occurred_ns: string; received_ns: string; seq: string; collector_id: string };
+
+async function stored(tenant: string): Promise<StoredRow[]> {
+  const result = await client.query({
+    query: `SELECT * EXCEPT (occurred_at, received_at), toString(toUnixTimestamp64Nano(occurred_at)) AS occurred_ns,
+              toString(toUnixTimestamp64Nano(received_at)) AS received_ns, toString(ingest_seq) AS seq
+            FROM audit.events WHERE tenant_id = {tenant:String} ORDER BY ingest_seq`,
+    query_params: { tenant },
+    format: 'JSONEachRow',
+  });
+  return result.json<StoredRow>();
+}
+
+describe('Native blocks', () => {
+  it('store every kind of text, map, number and time exactly', async () => {
+    const multibyte41 = 'é'.repeat(41); // 41 chars, 82 bytes: the one-byte length path with non-ASCII text
+    const events = [
+      event({ event_id: 'ascii', tenant_id: 'native', message: 'plain', actor_name: 'x'.repeat(41) }),
+      event({
+        event_id: 'unicode-😀',
+        tenant_id: 'native',
+        message: multibyte41,
+        actor_name: 'ü'.repeat(42), // first string long enough for a computed length
+        user_agent: 'a'.repeat(127),
+        request_url: 'b'.repeat(128), // two-byte varint length
+        raw: `{"big":"${'ß€😀'.repeat(40_000)}"}`, // ~360 KB: three-byte varint length
+        changes: '{"a":"tab\\there, newline\\n, backslash \\\\"}',
+        metadata: 'text with real \t tab, \n newline, \\ backslash, \u0000 NUL',
+        attributes: { 'ключ': 'значение', '': 'empty key', 'k\tt': 'v\nv', __proto__: 'kept' } as Record<string, string>,
+        resource_attributes: { 'service.name': 'svc' },
+        severity_number: 24,
+        retention_days: 65_535,
+        occurred_at: '4294967295999999999',
+      }),
+      event({ event_id: 'empty-maps', tenant_id: 'native', attributes: {}, resource_attributes: {} }),
+    ];
+    Object.defineProperty(events[1]!.attributes, '__proto__', { value: 'kept', enumerable: true });
+    const firstSeq = 2 ** 40 + 5; // beyond 32 bits
+    await insertBlocks(client, 'audit', [encodeRows(events, firstSeq, 'collector-ü').buffer], 30_000);
+    const rows = await stored('native');
+    expect(rows).toHaveLength(3);
+    rows.forEach((row, i) => {
+      const { occurred_at, received_at, occurred_at_is_receive_time: _, ...expected } = events[i]!;
+      expect(row).toMatchObject({ ...expected, attributes: { ...events[i]!.attributes }, collector_id: 'collector-ü' });
+      expect(row.occurred_ns).toBe(occurred_at);
+      expect(row.received_ns).toBe(received_at);
+      expect(row.seq).toBe(String(firstSeq + i));
+    });
+  });
+
+  it('several requests\u2019 blocks go in one insert, and a block can be re-encoded without some rows', async () => {
+    const first = encodeRows([event({ event_id: 'a', tenant_id: 'multi' })], 100, 'c');
+    const batch = [event({ event_id: 'b', tenant_id: 'multi', occurred_at_is_receive_time: true }), event({ event_id: 'c', tenant_id: 'multi' })];
+    const second = encodeRows(batch, 101, 'c', (e) => e.occurred_at_is_receive_time === true);
+    expect(second.duplicateCheck?.keys).toEqual(['multi\u0000b', '']);
+    const withoutB = keepRows(second, (i) => i !== 0);
+    await insertBlocks(client, 'audit', [first.buffer, withoutB], 30_000);
+    const rows = await stored('multi');
+    expect(rows.map((r) => [r.event_id, r.seq])).toEqual([['a', '100'], ['c', '102']]);
+  });
+
+  it('writes minimal varint lengths', () => {
+    const w = new NativeWriter(4);
+    w.varUInt(0);
+    w.varUInt(127);
+    w.varUInt(128);
+    w.varUInt(16_384);
+    w.string('é');
+    expect([...w.finish()]).toEqual([0x00, 0x7f, 0x80, 0x01, 0x80, 0x80, 0x01, 0x02, 0xc3, 0xa9]);
+  });
+});
