@@ -178,6 +178,8 @@ describe('OTLP LogRecord -> audit event', () => {
     [record({}, { timeUnixNano: '1600000000000000000' }), 'past its tenant\'s retention'],
     [record({}, { severityNumber: 99 }), 'severityNumber must be 0..24'],
     [record({}, { timeUnixNano: '18446744073709551615' }), 'after 2106'],
+    // 2106-01-01 is storable, but not with the tenant's year of retention: the TTL would wrap to 1970.
+    [record({}, { timeUnixNano: '4291747200000000000' }), 'plus its retention of 365 days is after 2106'],
     [{ ...record({}), attributes: 'nope' as never }, 'attributes must be an array'],
   ])('rejects an unusable record (%#)', (rec, reason) => {
     const result = normalizeLogRecord(rec, resource, ctx);

@@ -13,7 +13,7 @@
  *   they are applied once per connection, `readonly` last: once a session is read-only it
  *   may not change settings, which is what a server does per request anyway.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writevSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -35,6 +35,34 @@ async function collectChunks(values: string | Readable): Promise<Buffer[]> {
   const chunks: Buffer[] = [];
   for await (const chunk of values) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return chunks;
+}
+
+/** Writes the chunks to a new private file, without first joining them into one buffer. */
+function writeAll(file: string, chunks: Buffer[]): void {
+  const fd = openSync(file, 'wx', 0o600);
+  try {
+    // writev takes a bounded number of buffers and may write less than asked.
+    for (let next = 0; next < chunks.length; ) {
+      const group = chunks.slice(next, next + 256);
+      const expected = group.reduce((sum, chunk) => sum + chunk.length, 0);
+      let written = writevSync(fd, group);
+      if (written < expected) {
+        // Rare: finish this group buffer by buffer from where the kernel stopped.
+        for (const chunk of group) {
+          if (written >= chunk.length) {
+            written -= chunk.length;
+            continue;
+          }
+          let at = written;
+          while (at < chunk.length) at += writevSync(fd, [chunk.subarray(at)]);
+          written = 0;
+        }
+      }
+      next += group.length;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function collect(values: string | Readable): Promise<Buffer> {
@@ -93,7 +121,7 @@ export class EmbeddedConnection extends ChdbConnection {
     const chunks = await collectChunks(params.values as Readable);
     // Synchronous on purpose: a few ms of memory copy, where each asynchronous step would
     // wait its turn behind the requests the event loop is decoding (measured: 110 ms a commit).
-    writeFileSync(file, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), { mode: 0o600 });
+    writeAll(file, chunks);
     try {
       // The path is ours (no quote can occur in it); escaped all the same.
       const path = file.replace(/\\/g, '\\\\').replace(/'/g, "\\'");

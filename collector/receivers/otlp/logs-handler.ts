@@ -38,6 +38,29 @@ function encodingOf(contentType: string | undefined): OtlpEncoding | undefined {
   return ENCODINGS[(contentType ?? '').split(';')[0]!.trim().toLowerCase()];
 }
 
+/**
+ * Decodes, normalizes and queues a request's records; the promise settles once they are
+ * committed. Synchronous up to the commit on purpose: nothing of the decoded request is
+ * referenced while it waits, so it dies young (objects kept across the wait, ~a commit
+ * long, were promoted to the old generation and made collection the main thread's
+ * largest cost).
+ */
+function decodeAndSubmit(body: Uint8Array, encoding: OtlpEncoding, tenantOverride: string | undefined, deps: OtlpLogsDeps) {
+  let request;
+  try {
+    request = decodeRequest(body, encoding);
+  } catch (error) {
+    if (error instanceof DecodeError || error instanceof RangeError) throw badRequest(error.message);
+    throw error;
+  }
+  const total = countLogRecords(request);
+  if (total > deps.limits.maxRecordsPerRequest) {
+    throw payloadTooLarge(`${total} log records exceed the limit of ${deps.limits.maxRecordsPerRequest} per request`);
+  }
+  const { events, rejected } = normalizeExportRequest(request, { tenantOverride, receivedAtNanos: nowNanos(), retention: deps.retention });
+  return { committed: deps.store.submit(events), accepted: events.length, rejected };
+}
+
 export function otlpLogsHandler(deps: OtlpLogsDeps) {
   return async function otlpLogs(c: Context<{ Bindings: { incoming: IncomingMessage } }>): Promise<Response> {
     const encoding = encodingOf(c.req.header('content-type'));
@@ -47,26 +70,8 @@ export function otlpLogsHandler(deps: OtlpLogsDeps) {
         throw unsupportedMediaType('Content-Type must be application/x-protobuf or application/json');
       }
       const body = await readBody(c.env.incoming, deps.limits);
-      let request;
-      try {
-        request = decodeRequest(body, encoding);
-      } catch (error) {
-        if (error instanceof DecodeError || error instanceof RangeError) throw badRequest(error.message);
-        throw error;
-      }
-      const total = countLogRecords(request);
-      if (total > deps.limits.maxRecordsPerRequest) {
-        throw payloadTooLarge(`${total} log records exceed the limit of ${deps.limits.maxRecordsPerRequest} per request`);
-      }
-      const { events, rejected } = normalizeExportRequest(request, {
-        tenantOverride: principal.tenant,
-        receivedAtNanos: nowNanos(),
-        retention: deps.retention,
-      });
-      // Nothing of the request is used after the commit: what stays referenced across the
-      // await lives ~a commit long and gets promoted to the old generation (costly GC).
-      const accepted = events.length;
-      await deps.store.submit(events);
+      const { committed, accepted, rejected } = decodeAndSubmit(body, encoding, principal.tenant, deps);
+      await committed;
       deps.stats.record('otlp', accepted, rejected);
       const response = rejected.length > 0
         ? { partialSuccess: { rejectedLogRecords: rejected.length, errorMessage: describeRejections(rejected) } }
