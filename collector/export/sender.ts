@@ -3,7 +3,8 @@
  * request timeouts, no redirects, the answer read up to a cap) and classifies the answer
  * the way the OTLP specification says a client should.
  */
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { Agent, request } from 'undici';
 import type { Destination } from './destination.js';
 import { ExportLogsServiceRequestType } from '../receivers/otlp/codec.js';
@@ -15,6 +16,8 @@ export type SendOutcome =
   | { kind: 'retry'; status: number | undefined; retryAfterMs: number | undefined; message: string }
   | { kind: 'too_large'; status: number; message: string }
   | { kind: 'fail'; status: number | undefined; message: string };
+
+const gzipAsync = promisify(gzip);
 
 const RETRYABLE = new Set([429, 502, 503, 504]);
 /** Enough of an answer to read partial_success or an error message. */
@@ -77,14 +80,23 @@ export class Sender {
     });
   }
 
+  /** The body as sent: gzip (off the main thread) unless the destination turned it off. */
+  async compress(encoded: Buffer): Promise<Buffer> {
+    return this.destination.compression === 'gzip' ? gzipAsync(encoded) : encoded;
+  }
+
   async send(encoded: Buffer, signal: AbortSignal): Promise<SendOutcome> {
+    return this.sendCompressed(await this.compress(encoded), signal);
+  }
+
+  /** Sends a body made by compress(). */
+  async sendCompressed(body: Buffer, signal: AbortSignal): Promise<SendOutcome> {
     const d = this.destination;
     if (this.publicOnly) {
       // An IP-literal host is never looked up, so the lookup guard cannot see it.
       const host = new URL(d.endpoint).hostname.replace(/^\[(.*)\]$/, '$1');
       if (isIP(host) && isForbiddenAddress(host)) return { kind: 'fail', status: undefined, message: `${host} is a loopback, private, link-local or metadata address` };
     }
-    const body = d.compression === 'gzip' ? gzipSync(encoded) : encoded;
     const headers: Record<string, string> = {
       ...d.headers,
       'content-type': d.encoding === 'json' ? 'application/json' : 'application/x-protobuf',

@@ -57,6 +57,8 @@ export class ExportWorker {
   private buffer: ExportRow[] = [];
   /** The read of the rows after the buffer, started while the buffer is being sent. */
   private nextRead: Promise<ExportRow[]> | undefined;
+  /** The next batch's body, encoded and compressed while the receiver handles the current one. */
+  private ahead: { firstSeq: number; count: number; body: Promise<Buffer> } | undefined;
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -116,6 +118,32 @@ export class ExportWorker {
     this.nextRead = read;
   }
 
+  /** The body for `rows`: the one encoded ahead if it holds exactly these rows, else made now. */
+  private async bodyOf(rows: ExportRow[]): Promise<Buffer> {
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (ahead && ahead.firstSeq === rows[0]!.seq && ahead.count === rows.length) {
+      const body = await ahead.body.catch(() => undefined);
+      if (body) return body; // a failure is reported by encoding again below
+    }
+    return this.deps.sender.compress(encodeExportRequest(rows, this.deps.destination.encoding));
+  }
+
+  /**
+   * Encodes the batch after the first `sent` buffered rows while the current one is on its
+   * way: the receiver's work and ours overlap, and still only one request is in flight,
+   * so batches arrive in order and a restart resends at most one.
+   */
+  private encodeAhead(sent: number): void {
+    const next = this.buffer.slice(sent, sent + this.batchLimit);
+    if (next.length === 0) return;
+    const encoding = this.deps.destination.encoding;
+    // After a turn of the event loop, so the current request is written first.
+    const body = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.deps.sender.compress(encodeExportRequest(next, encoding)));
+    body.catch(() => undefined); // bodyOf() encodes again and reports the error
+    this.ahead = { firstSeq: next[0]!.seq, count: next.length, body };
+  }
+
   /** Waits `ms`; an idle wait also ends when rows are committed. Backoffs are not cut short by new rows. */
   private sleep(ms: number, idle: boolean): Promise<void> {
     if (this.stopped || (idle && this.dirty)) return Promise.resolve();
@@ -160,14 +188,16 @@ export class ExportWorker {
       const rows = this.buffer.slice(0, this.batchLimit);
       let body: Buffer;
       try {
-        body = encodeExportRequest(rows, d.encoding);
+        body = await this.bodyOf(rows);
       } catch (error) {
         // Never skip a row: keep the position and say which rows cannot be encoded.
         this.recordError(`cannot encode rows ${rows[0]!.seq}..${rows[rows.length - 1]!.seq}: ${(error as Error).message}`, undefined, 'failing');
         await this.sleep(backoffMs(this.failures++, d.retry.initialIntervalMs, d.retry.maxIntervalMs), false);
         continue;
       }
-      const outcome = await this.deps.sender.send(body, this.abort.signal);
+      const sending = this.deps.sender.sendCompressed(body, this.abort.signal);
+      this.encodeAhead(rows.length);
+      const outcome = await sending;
       if (this.stopped) break;
       await this.handle(outcome, rows);
     }
