@@ -1,14 +1,11 @@
 /**
  * The embedded store's connection: chDB's implementation of the client's Connection
- * contract, with three changes.
+ * contract, with two changes.
  * - `INSERT … FORMAT Native` with a body (what EventStore sends a server) goes through a
  *   private temporary file read by the engine's file() function: chDB takes insert data
  *   only as text inlined into the statement, and its text path costs the engine 2.5 times
  *   more per row than reading the same rows from a file, Native blocks 4 times less again
  *   (measured). The file lives in memory (/dev/shm) where there is one.
- * - Inserts of tab-separated rows are handed to the engine as the Buffer they already are.
- *   chDB's generic insert turns the body into a JS string and back; its raw insert passes
- *   the Buffer through untouched.
  * - Query settings are session state in chDB (it prefixes `SET …` to each statement), so
  *   they are applied once per connection, `readonly` last: once a session is read-only it
  *   may not change settings, which is what a server does per request anyway.
@@ -18,10 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ChdbConnection } from 'chdb/connection';
-import type { ConnInsertParams, ConnInsertResult } from 'chdb/connection';
+import type { ConnInsertParams } from 'chdb/connection';
 
-/** The statement @clickhouse/client builds for client.insert({ table, columns, format }). */
-const INSERT_STATEMENT = /^INSERT INTO ([\w.`]+) \(([\w, ]+)\) FORMAT (TabSeparated|TSV)$/;
 /** An insert of Native blocks sent with client.exec({ query, values }). */
 const NATIVE_INSERT = /^INSERT INTO ([\w.`]+) \(([\w, ]+)\) FORMAT Native$/;
 
@@ -64,20 +59,6 @@ function writeAll(file: string, chunks: Buffer[]): void {
     closeSync(fd);
   }
 }
-
-async function collect(values: string | Readable): Promise<Buffer> {
-  if (typeof values === 'string') return Buffer.from(values);
-  const chunks: Buffer[] = [];
-  for await (const chunk of values) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-}
-
-const scalarSettings = (settings: ConnInsertParams<Readable>['clickhouse_settings']) =>
-  Object.fromEntries(
-    Object.entries(settings ?? {}).filter((e): e is [string, string | number | boolean] =>
-      ['string', 'number', 'boolean'].includes(typeof e[1]),
-    ),
-  );
 
 type Settings = ConnInsertParams<Readable>['clickhouse_settings'];
 
@@ -144,30 +125,5 @@ export class EmbeddedConnection extends ChdbConnection {
 
   override async command(params: Parameters<ChdbConnection['command']>[0]) {
     return super.command(await this.withSession(params));
-  }
-
-  override async insert(params: ConnInsertParams<Readable>): Promise<ConnInsertResult> {
-    const statement = INSERT_STATEMENT.exec(params.query);
-    if (!statement) return super.insert(params);
-    const values = await collect(params.values);
-    const summary = await this.chdb.rawInsert({
-      table: statement[1]!.replace(/`/g, ''),
-      columns: statement[2]!.split(',').map((c) => c.trim()),
-      format: 'TabSeparated',
-      values,
-      settings: scalarSettings(params.clickhouse_settings),
-      ...(params.abort_signal ? { signal: params.abort_signal } : {}),
-    });
-    const rows = String(summary.rowsWritten ?? 0);
-    const bytes = String(summary.bytesWritten ?? values.length);
-    return {
-      query_id: params.query_id ?? '',
-      response_headers: {},
-      http_status_code: 200,
-      summary: {
-        read_rows: rows, read_bytes: bytes, written_rows: rows, written_bytes: bytes,
-        result_rows: '0', result_bytes: '0', total_rows_to_read: '0', elapsed_ns: String(Math.round((summary.elapsed ?? 0) * 1e9)),
-      },
-    };
   }
 }

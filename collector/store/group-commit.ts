@@ -95,10 +95,12 @@ export class GroupCommit<T extends RowBatch> {
     // The engine is idle here. A full batch, or one that has waited long enough, goes now;
     // so does a tenth of a batch, since waiting longer would only add latency once clients
     // are waiting on the previous commit (inserts are serial); and so does any batch once
-    // requests stopped arriving for as long as a commit takes: clients that wait for their
-    // answer before sending more would otherwise wait out the whole timeout. (Under heavy
-    // load commits are slow, so this pause is long and batches stay large.)
-    const quietMs = Math.min(this.options.maxAgeMs, Math.max(5, this.lastCommitMs));
+    // requests stopped arriving for a quarter of the last commit's time: clients that wait
+    // for their answer before sending more would otherwise wait out the whole timeout, and
+    // a wave of such clients arrives within a few ms. (Under heavy load commits are slow, so
+    // this pause is long and batches stay large; measured with 4 closed-loop clients, a
+    // quarter rather than a whole commit's time: p50 51 -> 41 ms.)
+    const quietMs = Math.min(this.options.maxAgeMs, Math.max(3, this.lastCommitMs / 4));
     if (
       this.waitingRows >= this.idleCommitRows ||
       now - oldestAt >= this.options.maxAgeMs ||
