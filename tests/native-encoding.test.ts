@@ -1,6 +1,7 @@
 /**
- * Rows go to ClickHouse as Native blocks written by our own encoder: every kind of value
- * must come back from the real engine exactly as it went in.
+ * Rows go to ClickHouse as Native blocks written by our own encoder, and export reads them
+ * back as RowBinary with our own reader: every kind of value must make the round trip
+ * through the real engine exactly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -9,6 +10,7 @@ import { closeClients, openClient } from '../collector/store/clickhouse-client.j
 import { insertBlocks } from '../collector/store/insert-blocks.js';
 import { migrate } from '../collector/store/migrations.js';
 import { NativeWriter } from '../collector/store/native-writer.js';
+import { RowBinaryReader } from '../collector/store/row-binary-reader.js';
 import { encodeRows, keepRows } from '../collector/store/row-encoding.js';
 import type { AuditEvent } from '../schemas/audit-event.js';
 import { tempDir, testConfig } from './support/sidecar.js';
@@ -98,6 +100,27 @@ describe('Native blocks', () => {
     await insertBlocks(client, 'audit', [first.buffer, withoutB], 30_000);
     const rows = await stored('multi');
     expect(rows.map((r) => [r.event_id, r.seq])).toEqual([['a', '100'], ['c', '102']]);
+  });
+
+  it('reads the RowBinary the engine writes (export reads rows this way)', async () => {
+    const result = await client.exec({
+      query: `SELECT toUInt64(pow(2, 40) + 5), 'é😀', repeat('x', 200), map('k', 'v', '__proto__', 'kept', '', ''), toUInt8(200), ''
+              FORMAT RowBinary`,
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of result.stream) chunks.push(chunk as Buffer);
+    const r = new RowBinaryReader(Buffer.concat(chunks));
+    expect(r.uint64()).toBe(2 ** 40 + 5);
+    expect(r.string()).toBe('é😀');
+    expect(r.string()).toBe('x'.repeat(200));
+    const map = r.stringMap();
+    expect(Object.keys(map)).toEqual(['k', '__proto__', '']);
+    expect(map['__proto__']).toBe('kept');
+    expect(Object.getPrototypeOf(map)).toBe(Object.prototype);
+    expect(r.uint8()).toBe(200);
+    expect(r.string()).toBe('');
+    expect(r.done).toBe(true);
+    expect(() => new RowBinaryReader(Buffer.from([5, 0x61])).string()).toThrow(RangeError);
   });
 
   it('writes minimal varint lengths', () => {
