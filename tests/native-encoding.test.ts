@@ -3,10 +3,14 @@
  * back as RowBinary with our own reader: every kind of value must make the round trip
  * through the real engine exactly.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { silentLogger } from '../collector/log.js';
 import { closeClients, openClient } from '../collector/store/clickhouse-client.js';
+import { SPOOL_PREFIX, spoolBase } from '../collector/store/embedded-connection.js';
 import { insertBlocks } from '../collector/store/insert-blocks.js';
 import { migrate } from '../collector/store/migrations.js';
 import { NativeWriter } from '../collector/store/native-writer.js';
@@ -18,13 +22,23 @@ import { tempDir, testConfig } from './support/sidecar.js';
 const config = testConfig({ dataDir: tempDir() });
 let client: ClickHouseClient;
 
+/** Spool directories as a crashed sidecar and a running one leave them. */
+const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
+const staleSpool = join(spoolBase(), `${SPOOL_PREFIX}${deadPid}-test`);
+const liveSpool = join(spoolBase(), `${SPOOL_PREFIX}${process.ppid}-test`);
+
 beforeAll(async () => {
+  for (const dir of [staleSpool, liveSpool]) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'insert-1.native'), 'rows');
+  }
   client = openClient(config.store, 'native-encoding-test');
   await migrate(client, config.store, silentLogger);
 });
 
 afterAll(async () => {
   await closeClients([client], config.store.endpoint);
+  rmSync(liveSpool, { recursive: true, force: true });
 });
 
 /** Now, in ns, with a sub-millisecond part: the engine drops rows already past their TTL. */
@@ -121,6 +135,12 @@ describe('Native blocks', () => {
     expect(r.string()).toBe('');
     expect(r.done).toBe(true);
     expect(() => new RowBinaryReader(Buffer.from([5, 0x61])).string()).toThrow(RangeError);
+  });
+
+  it('removes the insert files a crashed process left, and no one else\u2019s', () => {
+    // The inserts above made this connection's spool directory, sweeping the base first.
+    expect(existsSync(staleSpool)).toBe(false);
+    expect(existsSync(join(liveSpool, 'insert-1.native'))).toBe(true);
   });
 
   it('writes minimal varint lengths', () => {

@@ -10,7 +10,7 @@
  *   they are applied once per connection, `readonly` last: once a session is read-only it
  *   may not change settings, which is what a server does per request anyway.
  */
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writevSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writevSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -21,8 +21,33 @@ import type { ConnInsertParams } from 'chdb/connection';
 const NATIVE_INSERT = /^INSERT INTO ([\w.`]+) \(([\w, ]+)\) FORMAT Native$/;
 
 /** Where insert files go: memory-backed when the system has it. */
-function spoolBase(): string {
+export function spoolBase(): string {
   return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+}
+
+/** Spool directories are named `<prefix><pid>-<random>`. */
+export const SPOOL_PREFIX = 'audit-sidecar-spool-';
+
+function processIsGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * A new private (0700) spool directory named after this process. Directories a crashed
+ * process left behind (audit rows in memory, a commit's worth) are removed first.
+ */
+function makeSpoolDir(base: string): string {
+  for (const name of readdirSync(base)) {
+    if (!name.startsWith(SPOOL_PREFIX)) continue;
+    const pid = Number.parseInt(name.slice(SPOOL_PREFIX.length), 10);
+    if (pid > 0 && pid !== process.pid && processIsGone(pid)) rmSync(join(base, name), { recursive: true, force: true });
+  }
+  return mkdtempSync(join(base, `${SPOOL_PREFIX}${process.pid}-`));
 }
 
 async function collectChunks(values: string | Readable): Promise<Buffer[]> {
@@ -97,7 +122,7 @@ export class EmbeddedConnection extends ChdbConnection {
   }
 
   private async insertNativeFile(params: ExecParams, table: string, columns: string) {
-    this.spoolDir ??= mkdtempSync(join(spoolBase(), 'audit-sidecar-'));
+    this.spoolDir ??= makeSpoolDir(spoolBase());
     const file = join(this.spoolDir, `insert-${++this.spooled}.native`);
     const chunks = await collectChunks(params.values as Readable);
     // Synchronous on purpose: a few ms of memory copy, where each asynchronous step would
