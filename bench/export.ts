@@ -1,8 +1,10 @@
 /**
- * Export throughput: a sidecar drains already-stored rows to an OTLP/HTTP receiver in this
- * process on 127.0.0.1, for a fixed time, at a given max_batch_size.
+ * Export throughput: a sidecar sends stored rows to an OTLP/HTTP receiver in this process on
+ * 127.0.0.1. Two measures: draining a backlog (rows already stored, read from the earliest)
+ * at a given max_batch_size, and keeping up live (a destination subscribed at the end while
+ * the sidecar ingests at full load).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
@@ -17,45 +19,100 @@ export interface ExportResult {
   seconds: number;
 }
 
-export async function measureExport(workDir: string, dataDir: string, batchSize: number, seconds: number, port: number): Promise<ExportResult> {
-  let records = 0;
-  let first = 0;
-  const receiver = createServer((req, res) => {
+/** A receiver that decodes every request, as a SIEM would, and counts the records. */
+async function startReceiver() {
+  const state = { records: 0, firstAt: 0 };
+  const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const request = decodeExportLogsRequest(gunzipSync(Buffer.concat(chunks)));
-      if (first === 0) first = performance.now();
-      for (const rl of request.resourceLogs ?? []) for (const sl of rl.scopeLogs ?? []) records += sl.logRecords?.length ?? 0;
+      if (state.firstAt === 0) state.firstAt = performance.now();
+      for (const rl of request.resourceLogs ?? []) for (const sl of rl.scopeLogs ?? []) state.records += sl.logRecords?.length ?? 0;
       res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     });
   });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/logs`;
-  const config = join(workDir, `export-${batchSize}.yaml`);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    state,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/logs`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function startSidecar(workDir: string, dataDir: string, name: string, batchSize: number, receiverUrl: string, port: number, startFrom: 'earliest' | 'end'): ChildProcess {
+  const config = join(workDir, `${name}.yaml`);
   writeFileSync(
     config,
     `receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${port} } } } }
+processors:
+  batch: { send_batch_size: 5000, timeout: 200ms }
 exporters:
   clickhouse: { endpoint: "embedded://${dataDir}" }
-  otlphttp/bench${batchSize}: { endpoint: "${receiverUrl}", max_batch_size: ${batchSize}, start_from: earliest }
+  otlphttp/${name}: { endpoint: "${receiverUrl}", max_batch_size: ${batchSize}, start_from: ${startFrom} }
 service:
   collector_id: bench
   telemetry: { logs: { level: warn } }
-  pipelines: { logs/audit: { receivers: [otlp], exporters: [clickhouse, otlphttp/bench${batchSize}] } }
+  pipelines: { logs/audit: { receivers: [otlp], processors: [batch], exporters: [clickhouse, otlphttp/${name}] } }
 `,
   );
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, join(projectRoot(), 'dist/collector/cli/main.js'), 'start', '--config', config], { stdio: ['ignore', 'inherit', 'inherit'] });
-  const deadline = Date.now() + 60_000;
-  while (first === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  const startCount = records;
-  const started = performance.now();
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  const result = { batchSize, records: records - startCount, seconds: (performance.now() - started) / 1000 };
+  return spawn(process.execPath, [...nodeArgs, join(projectRoot(), 'dist/collector/cli/main.js'), 'start', '--config', config], { stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
-  await new Promise<void>((resolve) => receiver.close(() => resolve()));
+}
+
+/** Records/s while a sidecar drains the stored rows from the earliest, for `seconds`. */
+export async function measureExport(workDir: string, dataDir: string, batchSize: number, seconds: number, port: number): Promise<ExportResult> {
+  const receiver = await startReceiver();
+  const child = startSidecar(workDir, dataDir, `bench${batchSize}`, batchSize, receiver.url, port, 'earliest');
+  const deadline = Date.now() + 60_000;
+  while (receiver.state.firstAt === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const startCount = receiver.state.records;
+  const started = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const result = { batchSize, records: receiver.state.records - startCount, seconds: (performance.now() - started) / 1000 };
+  await stop(child);
+  await receiver.close();
   return result;
+}
+
+export interface LiveExportResult {
+  ingested: number;
+  ingestSeconds: number;
+  /** Records the receiver had when the load stopped. */
+  exportedDuringLoad: number;
+  /** How long after the load stopped the receiver had every acknowledged record (NaN: not within the wait). */
+  catchUpSeconds: number;
+}
+
+/**
+ * A destination subscribed at the end (max_batch_size 1000) while `drive` loads the sidecar:
+ * how much of the load reached the receiver meanwhile, and how soon the rest did.
+ */
+export async function measureLiveExport(
+  workDir: string,
+  dataDir: string,
+  port: number,
+  drive: (child: ChildProcess) => Promise<{ acked: number; elapsed: number }>,
+  maxCatchUpSeconds = 60,
+): Promise<LiveExportResult> {
+  const receiver = await startReceiver();
+  const child = startSidecar(workDir, dataDir, 'live', 1000, receiver.url, port, 'end');
+  try {
+    const load = await drive(child);
+    const exportedDuringLoad = receiver.state.records;
+    const stoppedAt = performance.now();
+    const deadline = stoppedAt + maxCatchUpSeconds * 1000;
+    while (receiver.state.records < load.acked && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const catchUpSeconds = receiver.state.records >= load.acked ? (performance.now() - stoppedAt) / 1000 : Number.NaN;
+    return { ingested: load.acked, ingestSeconds: load.elapsed, exportedDuringLoad, catchUpSeconds };
+  } finally {
+    await stop(child);
+    await receiver.close();
+  }
 }

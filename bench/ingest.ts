@@ -5,12 +5,12 @@
  * ceiling measured in the same run: the same rows inserted straight into the same engine.
  *
  * Then, on the rows it stored, the read side (filtered pages and searches through the
- * API) and export (a sidecar draining them to a local OTLP receiver at max_batch_size
- * 1000 and 100).
+ * API) and export: a sidecar draining them to a local OTLP receiver at max_batch_size
+ * 1000 and 100, and a destination subscribed at the end while the full load runs again.
  *
  *   BENCH_SECONDS (60)  BENCH_CONCURRENCY (64)  BENCH_LIGHT_SECONDS (10)  BENCH_LIGHT_CONCURRENCY (4)
  *   BENCH_CEILING_SECONDS (15)
- *   BENCH_EXPORT_SECONDS (15)  BENCH_NODE_ARGS
+ *   BENCH_EXPORT_SECONDS (15)  BENCH_LIVE_EXPORT_SECONDS (20)  BENCH_NODE_ARGS
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +29,7 @@ import { normalizeExportRequest } from '../pipelines/otlp/request.js';
 import { projectRoot } from '../collector/paths.js';
 import type { AuditEvent } from '../schemas/audit-event.js';
 import { buildTemplate, stamp } from './workload.js';
-import { measureExport } from './export.js';
+import { measureExport, measureLiveExport } from './export.js';
 import { measureQueries } from './queries.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
@@ -38,6 +38,7 @@ const LIGHT_CONCURRENCY = Number(process.env.BENCH_LIGHT_CONCURRENCY ?? 4);
 const LIGHT_SECONDS = Number(process.env.BENCH_LIGHT_SECONDS ?? 10);
 const CEILING_SECONDS = Number(process.env.BENCH_CEILING_SECONDS ?? 15);
 const EXPORT_SECONDS = Number(process.env.BENCH_EXPORT_SECONDS ?? 15);
+const LIVE_EXPORT_SECONDS = Number(process.env.BENCH_LIVE_EXPORT_SECONDS ?? 20);
 /** Rows the read-side figures are measured on. */
 const QUERY_ROWS = Number(process.env.BENCH_QUERY_ROWS ?? 1_000_000);
 const RECORDS_PER_REQUEST = 100;
@@ -265,6 +266,11 @@ async function main(): Promise<void> {
     await topUp(join(dataDir, 'data'), load.templates, stored.rows, QUERY_ROWS);
     process.stderr.write(`queries: page queries and q searches through the API on ${Math.max(stored.rows, QUERY_ROWS)} stored rows\n`);
     const queries = await measureQueries(dataDir, join(dataDir, 'data'), port, await freePort());
+    process.stderr.write(`live export: ${LIVE_EXPORT_SECONDS} s of the same load (after the read-side figures, which it would change) with a destination subscribed at the end\n`);
+    const live = await measureLiveExport(dataDir, join(dataDir, 'data'), port, async (exporting) => {
+      await waitHealthy(url, exporting);
+      return driveLoad(url, CONCURRENCY, LIVE_EXPORT_SECONDS, load.sent + light.sent);
+    });
     const rate = load.acked / load.elapsed;
     const lines = [
       '',
@@ -280,7 +286,8 @@ async function main(): Promise<void> {
       `  ceiling (raw inserts)  ${Math.round(ceiling)} rows/s`,
       `  sidecar / ceiling      ${(rate / ceiling).toFixed(2)}`,
       ...queries.map((q) => `  ${q.name.padEnd(44)} p50 ${q.p50.toFixed(1)} ms, p99 ${q.p99.toFixed(1)} ms (${q.count} queries, ${Math.max(stored.rows, QUERY_ROWS)} rows)`),
-      ...exports.map((e) => `  export, batch ${String(e.batchSize).padEnd(5)}   ${Math.round(e.records / e.seconds)} records/s (${(e.records / e.seconds / rate).toFixed(2)} of ingest)`),
+      ...exports.map((e) => `  export backlog, batch ${String(e.batchSize).padEnd(5)} ${Math.round(e.records / e.seconds)} records/s (${(e.records / e.seconds / rate).toFixed(2)} of ingest)`),
+      `  export live, batch 1000     ingest ${Math.round(live.ingested / live.ingestSeconds)} records/s for ${live.ingestSeconds.toFixed(0)} s; the receiver had ${((100 * live.exportedDuringLoad) / live.ingested).toFixed(1)} % when the load stopped, all ${Number.isNaN(live.catchUpSeconds) ? 'NOT within 60 s' : `${live.catchUpSeconds.toFixed(1)} s later`}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     if (stored.rows !== load.acked + light.acked) process.exitCode = 1;
