@@ -15,7 +15,8 @@ import { PositionStore } from './positions.js';
 import { RowReader } from './row-reader.js';
 import { Sender, type SendOutcome } from './sender.js';
 import { assertPublicEndpoint } from './ssrf.js';
-import { ExportWorker, type ExportStatus } from './worker.js';
+import type { ExportStatus } from './worker.js';
+import { ExportThread, type RemoteExportWorker } from './export-thread-client.js';
 import { encodeExportRequest } from './otlp-encoder.js';
 
 export interface ExportEntry {
@@ -24,7 +25,9 @@ export interface ExportEntry {
   createdAt: string | undefined;
   /** API-made destinations: the validated input, header values included. */
   spec: Record<string, unknown> | undefined;
-  worker: ExportWorker;
+  /** The destination's export loop, which runs on the export thread. */
+  worker: RemoteExportWorker;
+  /** For test sends from the API (the loop has its own sender on the export thread). */
   sender: Sender;
 }
 
@@ -50,18 +53,22 @@ export class ExportService {
     private readonly reader: RowReader,
     private readonly positions: PositionStore,
     private readonly destinations: DestinationStore,
+    private readonly exportThread: ExportThread,
     private readonly log: Logger,
   ) {}
 
   static async start(config: SidecarConfig, store: EventStore, log: Logger): Promise<ExportService> {
     const client = openClient(config.store, 'audit-sidecar-export');
+    const reader = new RowReader(client, config.store.database, config.collectorId);
+    const positions = new PositionStore(client, config.store.database, config.collectorId);
     const service = new ExportService(
       client,
       config,
       store,
-      new RowReader(client, config.store.database, config.collectorId),
-      new PositionStore(client, config.store.database, config.collectorId),
+      reader,
+      positions,
       new DestinationStore(client, config.store.database),
+      new ExportThread(reader, positions, log),
       log,
     );
     try {
@@ -82,9 +89,7 @@ export class ExportService {
       await service.stop();
       throw error;
     }
-    store.onCommit(() => {
-      for (const entry of service.entries.values()) entry.worker.notify();
-    });
+    store.onCommit((lastSeq) => service.exportThread.notify(lastSeq));
     return service;
   }
 
@@ -99,14 +104,12 @@ export class ExportService {
 
   private run(entry: Omit<ExportEntry, 'worker' | 'sender'>, start: number): ExportEntry {
     const { destination } = entry;
-    const sender = new Sender(destination, entry.source === 'api' && this.publicOnly);
-    const worker = new ExportWorker(
-      { destination, reader: this.reader, positions: this.positions, sender, committedSeq: () => this.store.committedSeq, log: this.log },
-      start,
-    );
+    const publicOnly = entry.source === 'api' && this.publicOnly;
+    const sender = new Sender(destination, publicOnly);
+    const worker = this.exportThread.worker(destination, publicOnly, start);
     const full = { ...entry, worker, sender };
     this.entries.set(destination.id, full);
-    worker.start();
+    worker.start(this.store.committedSeq);
     this.log.info('exporting', { destination: destination.id, endpoint: destination.endpoint, header_names: Object.keys(destination.headers), position: start });
     return full;
   }
@@ -240,6 +243,7 @@ export class ExportService {
     this.stopped = true;
     await Promise.all([...this.entries.values()].map((e) => this.halt(e)));
     this.entries.clear();
+    await this.exportThread.close();
     await closeClients([this.client], this.config.store.endpoint);
   }
 }

@@ -13,7 +13,7 @@ export type ExportRow = Omit<AuditEvent, 'occurred_at' | 'received_at' | 'retent
 };
 
 /** The rows of read()'s SELECT, in its column order. */
-function readRows(data: Buffer): ExportRow[] {
+export function readRows(data: Buffer): ExportRow[] {
   const r = new RowBinaryReader(data);
   const rows: ExportRow[] = [];
   while (!r.done) {
@@ -85,6 +85,11 @@ export class RowReader {
 
   /** Up to `limit` rows with after < ingest_seq <= through, oldest first. */
   async read(after: number, through: number, limit: number, filter: RowFilter): Promise<ExportRow[]> {
+    return readRows(await this.readRaw(after, through, limit, filter));
+  }
+
+  /** The same rows as RowBinary, unparsed (to hand to the export thread as is). */
+  async readRaw(after: number, through: number, limit: number, filter: RowFilter): Promise<Buffer> {
     const result = await this.client.exec({
       query: `SELECT toUInt64(ingest_seq) AS seq, event_id, tenant_id, toString(toUnixTimestamp64Nano(occurred_at)) AS occurred_ns,
                 event_type, action, outcome, actor_id, actor_name, actor_email, actor_type, client_ip, user_agent,
@@ -99,7 +104,7 @@ export class RowReader {
     });
     const chunks: Buffer[] = [];
     for await (const chunk of result.stream) chunks.push(chunk as Buffer);
-    return readRows(Buffer.concat(chunks));
+    return Buffer.concat(chunks);
   }
 
   /** Rows waiting: after < ingest_seq <= through that pass the filter. */

@@ -9,6 +9,10 @@ import type { Destination } from './destination.js';
 import { encodeExportRequest } from './otlp-encoder.js';
 import type { PositionStore } from './positions.js';
 import type { ExportRow, RowReader } from './row-reader.js';
+
+/** What the loop needs of the positions and the rows (on the export thread, both go through the main thread). */
+export type PositionSaver = Pick<PositionStore, 'saveSoon' | 'flush'>;
+export type RowSource = Pick<RowReader, 'read'>;
 import type { Sender, SendOutcome } from './sender.js';
 
 export type ExportState = 'ok' | 'retrying' | 'failing' | 'disabled';
@@ -27,12 +31,14 @@ export interface ExportStatus {
 
 export interface WorkerDeps {
   destination: Destination;
-  reader: RowReader;
-  positions: PositionStore;
+  reader: RowSource;
+  positions: PositionSaver;
   sender: Sender;
   /** Highest ingest_seq known committed; rows above it may not be visible yet. */
   committedSeq: () => number;
   log: Logger;
+  /** Called whenever `status` changed (the export thread reports it to the main thread). */
+  onChange?: () => void;
 }
 
 /** Exponential backoff with ±20 % jitter, capped. */
@@ -212,6 +218,7 @@ export class ExportWorker {
         if (outcome.rejected > 0) {
           this.status.last_warning = { at: new Date().toISOString(), message: this.redact(outcome.message), rejected_records: outcome.rejected };
           this.deps.log.warn('receiver rejected part of a batch', { destination: d.id, rejected_records: outcome.rejected, message: this.redact(outcome.message) });
+          this.deps.onChange?.();
         }
         return;
       }
@@ -250,6 +257,7 @@ export class ExportWorker {
     this.failures = 0;
     this.batchLimit = this.deps.destination.maxBatchSize;
     if (recovered && exported > 0) this.deps.log.info('export recovered', { destination: this.deps.destination.id, position });
+    this.deps.onChange?.();
   }
 
   private recordError(message: string, httpStatus: number | undefined, state: ExportState): void {
@@ -260,6 +268,7 @@ export class ExportWorker {
     if (changed) {
       this.deps.log.warn('export failing', { destination: this.deps.destination.id, state, http_status: httpStatus ?? null, error: safe, position: this.status.position });
     }
+    this.deps.onChange?.();
   }
 
   /** Header values are secrets even when a receiver echoes them back. */

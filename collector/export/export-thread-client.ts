@@ -1,0 +1,161 @@
+/**
+ * The main thread's side of the export thread (export-thread.ts): starts it, hands it
+ * destinations and commit notices, and keeps each destination's last reported status for
+ * the API and metrics.
+ */
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../log.js';
+import { projectRoot } from '../paths.js';
+import type { Destination } from './destination.js';
+import type { PositionStore } from './positions.js';
+import type { RowReader } from './row-reader.js';
+import type { FromExportThread, ToExportThread } from './thread-protocol.js';
+import type { ExportStatus } from './worker.js';
+
+/** The compiled entry: a thread runs JavaScript, also when the main thread runs from source (tests). */
+const THREAD_ENTRY = join(projectRoot(), 'dist', 'collector', 'export', 'export-thread.js');
+
+/** One destination's export loop, as seen from the main thread. */
+export class RemoteExportWorker {
+  readonly status: ExportStatus;
+
+  constructor(
+    private readonly thread: ExportThread,
+    private readonly destination: Destination,
+    private readonly publicOnly: boolean,
+    startPosition: number,
+  ) {
+    // The same starting status the loop reports; updates arrive as it changes.
+    this.status = {
+      state: destination.enabled ? 'ok' : 'disabled',
+      last_error: null,
+      last_warning: null,
+      last_success_at: null,
+      exported_records: 0,
+      position: startPosition,
+    };
+  }
+
+  start(committedSeq: number): void {
+    this.thread.send({ type: 'start', id: this.destination.id, destination: this.destination, publicOnly: this.publicOnly, position: this.status.position, committedSeq });
+  }
+
+  update(status: ExportStatus): void {
+    Object.assign(this.status, status);
+  }
+
+  /** Ends the loop (abandoning a request in flight) once its position is saved. */
+  stop(): Promise<void> {
+    return this.thread.stopWorker(this.destination.id);
+  }
+}
+
+export class ExportThread {
+  private readonly thread: Worker;
+  /** Settles when the thread has ended. */
+  private readonly ended: Promise<void>;
+  private readonly workers = new Map<string, RemoteExportWorker>();
+  private readonly stopping = new Map<string, () => void>();
+  private closing: Promise<void> | undefined;
+  private exited = false;
+
+  constructor(
+    private readonly reader: RowReader,
+    private readonly positions: PositionStore,
+    private readonly log: Logger,
+  ) {
+    this.thread = new Worker(THREAD_ENTRY);
+    this.thread.on('message', (message: FromExportThread) => this.receive(message));
+    this.thread.on('error', (error) => log.error('export thread failed', { error: error.message }));
+    this.ended = new Promise((resolve) => this.thread.once('exit', () => resolve()));
+    this.thread.on('exit', () => {
+      this.exited = true;
+      for (const done of this.stopping.values()) done();
+      this.stopping.clear();
+    });
+  }
+
+  send(message: ToExportThread, transfer?: ArrayBuffer[]): void {
+    if (!this.exited) this.thread.postMessage(message, transfer);
+  }
+
+  /** A read for a loop: the RowBinary bytes move to the thread without a copy. */
+  private read(message: Extract<FromExportThread, { type: 'read' }>): void {
+    this.reader.readRaw(message.after, message.through, message.limit, message.filter).then(
+      (data) => {
+        // A fresh, exactly sized copy owns its ArrayBuffer outright, so it can be transferred.
+        const owned = new Uint8Array(data.length);
+        owned.set(data);
+        this.send({ type: 'rows', request: message.request, data: owned }, [owned.buffer]);
+      },
+      (error: unknown) => this.send({ type: 'readFailed', request: message.request, message: (error as Error).message }),
+    );
+  }
+
+  private receive(message: FromExportThread): void {
+    switch (message.type) {
+      case 'status':
+        this.workers.get(message.id)?.update(message.status);
+        return;
+      case 'log':
+        this.log[message.level](message.msg, message.fields);
+        return;
+      case 'stopped':
+        this.stopping.get(message.id)?.();
+        this.stopping.delete(message.id);
+        return;
+      case 'read':
+        this.read(message);
+        return;
+      case 'save':
+        this.positions.saveSoon(message.id, message.position, (error) =>
+          this.log.warn('could not persist the export position', { destination: message.id, error: error.message }),
+        );
+        return;
+      case 'flush':
+        // A failed save was logged when it failed; the loop only waits for it to be over.
+        void this.positions
+          .flush(message.id)
+          .catch(() => undefined)
+          .then(() => this.send({ type: 'flushed', request: message.request }));
+        return;
+      case 'closed':
+        // Every loop has stopped; what else may keep its event loop alive (idle keep-alive
+        // sockets, timers) holds nothing that needs finishing.
+        void this.thread.terminate();
+        return;
+    }
+  }
+
+  worker(destination: Destination, publicOnly: boolean, startPosition: number): RemoteExportWorker {
+    const worker = new RemoteExportWorker(this, destination, publicOnly, startPosition);
+    this.workers.set(destination.id, worker);
+    return worker;
+  }
+
+  /** New rows are committed up to `committedSeq`. */
+  notify(committedSeq: number): void {
+    this.send({ type: 'notify', committedSeq });
+  }
+
+  stopWorker(id: string): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.stopping.set(id, () => {
+        this.workers.delete(id);
+        resolve();
+      });
+      this.send({ type: 'stop', id });
+    });
+  }
+
+  /** Stops every loop, closes the thread's connection (and drains chDB there), ends the thread. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.send({ type: 'close' });
+      this.closing = this.ended;
+    }
+    return this.closing;
+  }
+}
