@@ -113,8 +113,10 @@ describe('destinations admin API', () => {
     expect(Math.max(...receiver.requests.map((r) => r.records.length))).toBeLessThanOrEqual(3);
     const last = receiver.requests[receiver.requests.length - 1]!;
     expect(last.headers.authorization).toBe('Bearer s3cr3t-value');
-    const view = (await (await api('GET', `/api/v1/destinations/${id}`)).json()) as DestinationView;
-    expect(view.status).toMatchObject({ state: 'ok', exported_records: 7, lag_records: 0 });
+    // The loop reports a batch once it has the receiver's answer, a moment after the receiver has the records.
+    const view = async () => (await (await api('GET', `/api/v1/destinations/${id}`)).json()) as DestinationView;
+    await waitFor(async () => (await view()).status.exported_records === 7, 10_000, 'status after delivery');
+    expect((await view()).status).toMatchObject({ state: 'ok', exported_records: 7, lag_records: 0 });
   });
 
   it('sends a test record and returns the receiver\'s answer', async () => {

@@ -88,6 +88,8 @@ describe('export to OTLP receivers', () => {
     expect(Math.max(...receivers.one.requests.map((r) => r.records.length))).toBe(1);
     expect(Math.max(...receivers.seven.requests.map((r) => r.records.length))).toBe(7);
     expect(Math.max(...receivers.thousand.requests.map((r) => r.records.length))).toBeLessThanOrEqual(1000);
+    // The loop reports a batch once it has the receiver's answer, a moment after the receiver has the records.
+    await waitFor(() => status('thousand').exported_records >= 1530, 10_000, 'status after delivery');
     expect(status('thousand')).toMatchObject({ state: 'ok', exported_records: 1530, last_error: null });
   });
 

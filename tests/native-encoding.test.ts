@@ -116,6 +116,13 @@ describe('Native blocks', () => {
     expect(rows.map((r) => [r.event_id, r.seq])).toEqual([['a', '100'], ['c', '102']]);
   });
 
+  it('takes more blocks in one insert than one write call passes (300 one-row requests)', async () => {
+    const blocks = Array.from({ length: 300 }, (_, i) => encodeRows([event({ event_id: `many-${i}`, tenant_id: 'many' })], 1000 + i, 'c').buffer);
+    await insertBlocks(client, 'audit', blocks, 30_000);
+    const rows = await stored('many');
+    expect(rows.map((r) => r.event_id)).toEqual(Array.from({ length: 300 }, (_, i) => `many-${i}`));
+  });
+
   it('reads the RowBinary the engine writes (export reads rows this way)', async () => {
     const result = await client.exec({
       query: `SELECT toUInt64(pow(2, 40) + 5), 'é😀', repeat('x', 200), map('k', 'v', '__proto__', 'kept', '', ''), toUInt8(200), ''

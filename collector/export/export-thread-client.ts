@@ -11,7 +11,7 @@ import type { Destination } from './destination.js';
 import type { PositionStore } from './positions.js';
 import type { RowReader } from './row-reader.js';
 import type { FromExportThread, ToExportThread } from './thread-protocol.js';
-import type { ExportStatus } from './worker.js';
+import { initialStatus, type ExportStatus } from './worker.js';
 
 /** The compiled entry: a thread runs JavaScript, also when the main thread runs from source (tests). */
 const THREAD_ENTRY = join(projectRoot(), 'dist', 'collector', 'export', 'export-thread.js');
@@ -26,15 +26,8 @@ export class RemoteExportWorker {
     private readonly publicOnly: boolean,
     startPosition: number,
   ) {
-    // The same starting status the loop reports; updates arrive as it changes.
-    this.status = {
-      state: destination.enabled ? 'ok' : 'disabled',
-      last_error: null,
-      last_warning: null,
-      last_success_at: null,
-      exported_records: 0,
-      position: startPosition,
-    };
+    // The loop starts from the same status; updates arrive as it changes.
+    this.status = initialStatus(destination, startPosition);
   }
 
   start(committedSeq: number): void {

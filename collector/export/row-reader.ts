@@ -83,12 +83,10 @@ export class RowReader {
     return { collector: this.collectorId, after, through, tenant: filter.tenant ?? '', types: filter.eventTypes ?? [] };
   }
 
-  /** Up to `limit` rows with after < ingest_seq <= through, oldest first. */
-  async read(after: number, through: number, limit: number, filter: RowFilter): Promise<ExportRow[]> {
-    return readRows(await this.readRaw(after, through, limit, filter));
-  }
-
-  /** The same rows as RowBinary, unparsed (to hand to the export thread as is). */
+  /**
+   * Up to `limit` rows with after < ingest_seq <= through, oldest first, as RowBinary
+   * (handed to the export thread as is; readRows() parses them there).
+   */
   async readRaw(after: number, through: number, limit: number, filter: RowFilter): Promise<Buffer> {
     const result = await this.client.exec({
       query: `SELECT toUInt64(ingest_seq) AS seq, event_id, tenant_id, toString(toUnixTimestamp64Nano(occurred_at)) AS occurred_ns,

@@ -8,12 +8,20 @@ import type { Logger } from '../log.js';
 import type { Destination } from './destination.js';
 import { encodeExportRequest } from './otlp-encoder.js';
 import type { PositionStore } from './positions.js';
-import type { ExportRow, RowReader } from './row-reader.js';
+import type { ExportRow, RowFilter } from './row-reader.js';
+import type { Sender, SendOutcome } from './sender.js';
 
 /** What the loop needs of the positions and the rows (on the export thread, both go through the main thread). */
 export type PositionSaver = Pick<PositionStore, 'saveSoon' | 'flush'>;
-export type RowSource = Pick<RowReader, 'read'>;
-import type { Sender, SendOutcome } from './sender.js';
+export interface RowSource {
+  /** Up to `limit` rows with after < ingest_seq <= through, oldest first. */
+  read(after: number, through: number, limit: number, filter: RowFilter): Promise<ExportRow[]>;
+}
+
+/** A loop's status before it has done anything. */
+export function initialStatus(destination: Destination, position: number): ExportStatus {
+  return { state: destination.enabled ? 'ok' : 'disabled', last_error: null, last_warning: null, last_success_at: null, exported_records: 0, position };
+}
 
 export type ExportState = 'ok' | 'retrying' | 'failing' | 'disabled';
 
@@ -71,14 +79,7 @@ export class ExportWorker {
     startPosition: number,
   ) {
     this.batchLimit = deps.destination.maxBatchSize;
-    this.status = {
-      state: deps.destination.enabled ? 'ok' : 'disabled',
-      last_error: null,
-      last_warning: null,
-      last_success_at: null,
-      exported_records: 0,
-      position: startPosition,
-    };
+    this.status = initialStatus(deps.destination, startPosition);
   }
 
   start(): void {

@@ -61,24 +61,18 @@ async function collectChunks(values: string | Readable): Promise<Buffer[]> {
 function writeAll(file: string, chunks: Buffer[]): void {
   const fd = openSync(file, 'wx', 0o600);
   try {
-    // writev takes a bounded number of buffers and may write less than asked.
-    for (let next = 0; next < chunks.length; ) {
-      const group = chunks.slice(next, next + 256);
-      const expected = group.reduce((sum, chunk) => sum + chunk.length, 0);
-      let written = writevSync(fd, group);
-      if (written < expected) {
-        // Rare: finish this group buffer by buffer from where the kernel stopped.
-        for (const chunk of group) {
-          if (written >= chunk.length) {
-            written -= chunk.length;
-            continue;
-          }
-          let at = written;
-          while (at < chunk.length) at += writevSync(fd, [chunk.subarray(at)]);
-          written = 0;
-        }
+    // writev takes a bounded number of buffers and may write less than asked: resume from
+    // where it stopped (chunk `index`, byte `offset`).
+    let index = 0;
+    let offset = 0;
+    while (index < chunks.length) {
+      let written = writevSync(fd, [chunks[index]!.subarray(offset), ...chunks.slice(index + 1, index + 256)]);
+      while (index < chunks.length && written >= chunks[index]!.length - offset) {
+        written -= chunks[index]!.length - offset;
+        index += 1;
+        offset = 0;
       }
-      next += group.length;
+      offset += written;
     }
   } finally {
     closeSync(fd);

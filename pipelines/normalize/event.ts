@@ -73,14 +73,15 @@ const nanosToMs = (nanos: string): number => (nanos.length > 6 ? Number(nanos.sl
  * for a record that would silently not be stored.
  */
 export function assertStorableTime(occurredAt: string, days: number, receivedAt: string): void {
-  if (nanosToMs(occurredAt) > LAST_STORABLE_MS) {
+  const occurredMs = nanosToMs(occurredAt);
+  if (occurredMs > LAST_STORABLE_MS) {
     throw new InvalidValueError('timestamp is after 2106-02-07, beyond what retention (DateTime) can express');
   }
   // The TTL (a DateTime) would wrap around to 1970 and the row be deleted at the next merge.
-  if (nanosToMs(occurredAt) + days * MS_PER_DAY > LAST_STORABLE_MS) {
+  if (occurredMs + days * MS_PER_DAY > LAST_STORABLE_MS) {
     throw new InvalidValueError(`timestamp plus its retention of ${days} days is after 2106-02-07, beyond what retention (DateTime) can express`);
   }
-  if (nanosToMs(occurredAt) + days * MS_PER_DAY <= nanosToMs(receivedAt)) {
+  if (occurredMs + days * MS_PER_DAY <= nanosToMs(receivedAt)) {
     throw new InvalidValueError(`record occurred more than ${days} days ago, past its tenant's retention; not stored`);
   }
 }

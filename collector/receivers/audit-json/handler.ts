@@ -85,9 +85,13 @@ export function auditJsonHandler(deps: AuditJsonDeps) {
         else errors.push({ index: item.index, error: result.error });
       }
       const summary = { accepted: events.length, rejected: errors.length, errors: errors.slice(0, MAX_LISTED_ERRORS) };
-      deps.stats.record('json', events.length, errors);
-      if (events.length === 0) return c.json({ error: 'nothing in the body is usable', ...summary }, 400);
+      if (events.length === 0) {
+        deps.stats.record('json', 0, errors);
+        return c.json({ error: 'nothing in the body is usable', ...summary }, 400);
+      }
       await deps.store.submit(events);
+      // Counted once stored, as for OTLP: a failed commit is counted as a failure instead.
+      deps.stats.record('json', summary.accepted, errors);
       return c.json(summary, 200);
     } catch (error) {
       const httpError = toHttpError(error);
