@@ -1,16 +1,13 @@
 /**
- * Export throughput: a sidecar sends stored rows to an OTLP/HTTP receiver in this process on
+ * Export throughput: a sidecar sends stored rows to an OTLP/HTTP receiver (a thread of this process) on
  * 127.0.0.1. Two measures: draining a backlog (rows already stored, read from the earliest)
  * at a given max_batch_size, and keeping up live (a destination subscribed at the end while
  * the sidecar ingests at full load).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { decodeExportLogsRequest } from '../collector/receivers/otlp/protobuf-decoder.js';
+import { Worker } from 'node:worker_threads';
 import { projectRoot } from '../collector/paths.js';
 
 export interface ExportResult {
@@ -19,24 +16,19 @@ export interface ExportResult {
   seconds: number;
 }
 
-/** A receiver that decodes every request, as a SIEM would, and counts the records. */
+/** The receiver (receiver-thread.ts), and what it has counted so far. */
 async function startReceiver() {
-  const state = { records: 0, firstAt: 0 };
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const request = decodeExportLogsRequest(gunzipSync(Buffer.concat(chunks)));
-      if (state.firstAt === 0) state.firstAt = performance.now();
-      for (const rl of request.resourceLogs ?? []) for (const sl of rl.scopeLogs ?? []) state.records += sl.logRecords?.length ?? 0;
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-    });
+  const counters = new Int32Array(new SharedArrayBuffer(8));
+  const thread = new Worker(join(projectRoot(), 'dist/bench/receiver-thread.js'), { workerData: { counters: counters.buffer } });
+  const port = await new Promise<number>((resolve, reject) => {
+    thread.once('message', resolve);
+    thread.once('error', reject);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    state,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/logs`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    records: () => Atomics.load(counters, 0),
+    requests: () => Atomics.load(counters, 1),
+    url: `http://127.0.0.1:${port}/v1/logs`,
+    close: () => thread.terminate().then(() => undefined),
   };
 }
 
@@ -71,11 +63,11 @@ export async function measureExport(workDir: string, dataDir: string, batchSize:
   const receiver = await startReceiver();
   const child = startSidecar(workDir, dataDir, `bench${batchSize}`, batchSize, receiver.url, port, 'earliest');
   const deadline = Date.now() + 60_000;
-  while (receiver.state.firstAt === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  const startCount = receiver.state.records;
+  while (receiver.requests() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const startCount = receiver.records();
   const started = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
-  const result = { batchSize, records: receiver.state.records - startCount, seconds: (performance.now() - started) / 1000 };
+  const result = { batchSize, records: receiver.records() - startCount, seconds: (performance.now() - started) / 1000 };
   await stop(child);
   await receiver.close();
   return result;
@@ -105,11 +97,11 @@ export async function measureLiveExport(
   const child = startSidecar(workDir, dataDir, 'live', 1000, receiver.url, port, 'end');
   try {
     const load = await drive(child);
-    const exportedDuringLoad = receiver.state.records;
+    const exportedDuringLoad = receiver.records();
     const stoppedAt = performance.now();
     const deadline = stoppedAt + maxCatchUpSeconds * 1000;
-    while (receiver.state.records < load.acked && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const catchUpSeconds = receiver.state.records >= load.acked ? (performance.now() - stoppedAt) / 1000 : Number.NaN;
+    while (receiver.records() < load.acked && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const catchUpSeconds = receiver.records() >= load.acked ? (performance.now() - stoppedAt) / 1000 : Number.NaN;
     return { ingested: load.acked, ingestSeconds: load.elapsed, exportedDuringLoad, catchUpSeconds };
   } finally {
     await stop(child);

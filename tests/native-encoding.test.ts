@@ -14,6 +14,9 @@ import { SPOOL_PREFIX, spoolBase } from '../collector/store/embedded-connection.
 import { insertBlocks } from '../collector/store/insert-blocks.js';
 import { migrate } from '../collector/store/migrations.js';
 import { NativeWriter } from '../collector/store/native-writer.js';
+import { readNativeBlocks } from '../collector/store/native-reader.js';
+import { exportRowsOf } from '../collector/export/committed-tail.js';
+import { readRows, RowReader } from '../collector/export/row-reader.js';
 import { RowBinaryReader } from '../collector/store/row-binary-reader.js';
 import { encodeRows, keepRows } from '../collector/store/row-encoding.js';
 import type { AuditEvent } from '../schemas/audit-event.js';
@@ -142,6 +145,24 @@ describe('Native blocks', () => {
     expect(r.string()).toBe('');
     expect(r.done).toBe(true);
     expect(() => new RowBinaryReader(Buffer.from([5, 0x61])).string()).toThrow(RangeError);
+  });
+
+  it('gives export the same rows from a commit’s blocks as from the store', async () => {
+    const events = [
+      event({ event_id: 'tail-1', tenant_id: 'tail', message: 'é😀'.repeat(30), attributes: { 'ключ': 'значение', '': 'e' }, resource_attributes: { 'service.name': 's' } }),
+      event({ event_id: 'tail-2', tenant_id: 'tail', raw: `{"big":"${'x'.repeat(70_000)}"}`, severity_number: 17, occurred_at: '4102444800000000001', trace_id: 'ab'.repeat(16) }),
+      event({ event_id: 'tail-3', tenant_id: 'tail', user_agent: 'a'.repeat(127), request_url: 'b'.repeat(128), changes: '{"a":{"old":1,"new":2}}' }),
+    ];
+    Object.defineProperty(events[0]!.attributes, '__proto__', { value: 'kept', enumerable: true });
+    const blocks = [encodeRows(events.slice(0, 2), 2 ** 40, 'tail-c').buffer, encodeRows(events.slice(2), 2 ** 40 + 2, 'tail-c').buffer];
+    await insertBlocks(client, 'audit', blocks, 30_000);
+    const fromStore = readRows(await new RowReader(client, 'audit', 'tail-c').readRaw(0, 2 ** 41, 100, { tenant: undefined, eventTypes: undefined }));
+    const fromBlocks = exportRowsOf(Buffer.concat(blocks));
+    expect(fromStore).toHaveLength(3);
+    expect(fromBlocks).toEqual(fromStore);
+    expect(fromBlocks[0]!.attributes['__proto__']).toBe('kept');
+    expect(readNativeBlocks(Buffer.concat(blocks)).map((b) => b.rows)).toEqual([2, 1]);
+    expect(() => readNativeBlocks(blocks[0]!.subarray(0, blocks[0]!.length - 1))).toThrow(/ends in the middle/);
   });
 
   it('removes the insert files a crashed process left, and no one else\u2019s', () => {

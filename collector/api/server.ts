@@ -128,6 +128,9 @@ function registerExportMetrics(deps: ApiDeps): void {
   deps.metrics.gauge('audit_sidecar_export_last_error_http_status', 'HTTP status of a destination\'s last error (0: none or network).', ['destination'], (set) =>
     each((e, s) => set({ destination: e.destination.id }, s.last_error?.http_status ?? 0)),
   );
+  deps.metrics.gauge('audit_sidecar_export_store_reads', 'Reads of the store made for export since start (destinations that keep up are fed from the commits).', [], (set) =>
+    set({}, deps.exports.storeReads),
+  );
   deps.metrics.gauge('audit_sidecar_store_pending_rows', 'Rows accepted and not yet committed.', [], (set) => set({}, deps.store.pendingRows));
 }
 

@@ -89,7 +89,7 @@ export class ExportService {
       await service.stop();
       throw error;
     }
-    store.onCommit((lastSeq) => service.exportThread.notify(lastSeq));
+    store.onCommit((commit) => service.exportThread.committed(commit));
     return service;
   }
 
@@ -117,6 +117,11 @@ export class ExportService {
   private async halt(entry: ExportEntry): Promise<void> {
     await entry.worker.stop();
     await entry.sender.close();
+  }
+
+  /** Reads of the store made for export loops since start; loops that keep up need none. */
+  get storeReads(): number {
+    return this.exportThread.storeReads;
   }
 
   list(): ExportEntry[] {

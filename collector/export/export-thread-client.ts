@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
+import type { CommittedBatch } from '../store/event-store.js';
 import { projectRoot } from '../paths.js';
 import type { Destination } from './destination.js';
 import type { PositionStore } from './positions.js';
@@ -52,6 +53,8 @@ export class ExportThread {
   private readonly stopping = new Map<string, () => void>();
   private closing: Promise<void> | undefined;
   private exited = false;
+  /** Reads the store served for the loops (a loop that keeps up is fed from the commits instead). */
+  storeReads = 0;
 
   constructor(
     private readonly reader: RowReader,
@@ -77,6 +80,7 @@ export class ExportThread {
   private read(message: Extract<FromExportThread, { type: 'read' }>): void {
     this.reader.readRaw(message.after, message.through, message.limit, message.filter).then(
       (data) => {
+        this.storeReads += 1;
         // A fresh, exactly sized copy owns its ArrayBuffer outright, so it can be transferred.
         const owned = new Uint8Array(data.length);
         owned.set(data);
@@ -127,9 +131,25 @@ export class ExportThread {
     return worker;
   }
 
-  /** New rows are committed up to `committedSeq`. */
-  notify(committedSeq: number): void {
-    this.send({ type: 'notify', committedSeq });
+  /**
+   * New rows are committed. While loops run, the commit's blocks go along (copied once into
+   * a buffer the thread then owns) so loops that keep up are fed without a read.
+   */
+  committed(commit: CommittedBatch): void {
+    const range = { afterSeq: commit.afterSeq, committedSeq: commit.lastSeq };
+    if (this.workers.size === 0) {
+      this.send({ type: 'committed', ...range });
+      return;
+    }
+    let bytes = 0;
+    for (const block of commit.blocks) bytes += block.length;
+    const data = new Uint8Array(bytes);
+    let at = 0;
+    for (const block of commit.blocks) {
+      data.set(block, at);
+      at += block.length;
+    }
+    this.send({ type: 'committed', ...range, data }, [data.buffer]);
   }
 
   stopWorker(id: string): Promise<void> {

@@ -75,14 +75,25 @@ function resourceOf(row: ExportRow): OtlpKeyValue[] {
   return attributes;
 }
 
+/**
+ * Rows with equal keys share a resource (and a tenant). Lengths keep it unambiguous
+ * whatever the text holds; built per row, it replaced a JSON.stringify of the resource
+ * that cost a tenth of the export thread.
+ */
+function groupKey(row: ExportRow): string {
+  let key = `${row.tenant_id.length}:${row.tenant_id}${row.service_name.length}:${row.service_name}`;
+  const attributes = row.resource_attributes;
+  for (const name in attributes) key += `${name.length}:${name}${attributes[name]!.length}:${attributes[name]}`;
+  return key;
+}
+
 /** The request as OTLP/JSON data (hex ids, int64 as strings), records grouped by resource. */
 export function buildExportRequest(rows: readonly ExportRow[]): { resourceLogs: unknown[] } {
   const groups = new Map<string, { resource: OtlpKeyValue[]; records: OtlpRecord[] }>();
   for (const row of rows) {
-    const resource = resourceOf(row);
-    const key = `${row.tenant_id}\u0000${JSON.stringify(resource)}`;
+    const key = groupKey(row);
     let group = groups.get(key);
-    if (!group) groups.set(key, (group = { resource, records: [] }));
+    if (!group) groups.set(key, (group = { resource: resourceOf(row), records: [] }));
     group.records.push(row.source === 'otlp' ? fromRaw(row) : fromColumns(row));
   }
   return {

@@ -9,7 +9,8 @@ import type { ExportStatus } from './worker.js';
 
 export type ToExportThread =
   | { type: 'start'; id: string; destination: Destination; publicOnly: boolean; position: number; committedSeq: number }
-  | { type: 'notify'; committedSeq: number }
+  /** Rows committed with afterSeq < ingest_seq <= committedSeq; `data` holds all of them as Native blocks when sent. */
+  | { type: 'committed'; afterSeq: number; committedSeq: number; data?: Uint8Array }
   | { type: 'stop'; id: string }
   | { type: 'rows'; request: number; data: Uint8Array }
   | { type: 'readFailed'; request: number; message: string }

@@ -18,6 +18,13 @@ import { insertBlocks } from './insert-blocks.js';
 
 const lacksSourceTime = (event: AuditEvent): boolean => event.occurred_at_is_receive_time === true;
 
+/** What one commit stored: every committed row with afterSeq < ingest_seq <= lastSeq, as the Native blocks inserted. */
+export interface CommittedBatch {
+  afterSeq: number;
+  lastSeq: number;
+  blocks: ReadonlyArray<Buffer>;
+}
+
 export interface EventStoreOptions {
   collectorId: string;
   metrics?: Metrics;
@@ -29,7 +36,7 @@ export class EventStore {
   private readonly groupCommit: GroupCommit<EncodedRows>;
   private closed = false;
   private lastCommittedSeq: number;
-  private readonly commitListeners: Array<(lastSeq: number) => void> = [];
+  private readonly commitListeners: Array<(commit: CommittedBatch) => void> = [];
 
   private constructor(
     readonly config: StoreConfig,
@@ -122,8 +129,8 @@ export class EventStore {
     return this.lastCommittedSeq;
   }
 
-  /** Called after each commit with its last ingest_seq; returns the unsubscribe function. */
-  onCommit(listener: (lastSeq: number) => void): () => void {
+  /** Called after each commit with what it stored; returns the unsubscribe function. */
+  onCommit(listener: (commit: CommittedBatch) => void): () => void {
     this.commitListeners.push(listener);
     return () => {
       const at = this.commitListeners.indexOf(listener);
@@ -151,9 +158,12 @@ export class EventStore {
     let rows = 0;
     for (const batch of batches) rows += batch.count;
     const lastSeq = batches[batches.length - 1]!.lastSeq;
+    // Numbers are taken in queue order and batches leave it in that order: one range.
+    const afterSeq = batches[0]!.lastSeq - batches[0]!.count;
+    let blocks: Buffer[];
     try {
       await this.sequence.ensureReserved(lastSeq);
-      const blocks = (await this.withoutDuplicates(batches)).filter((b) => b.length > 0);
+      blocks = (await this.withoutDuplicates(batches)).filter((b) => b.length > 0);
       if (blocks.length > 0) await insertBlocks(this.ingestClient, this.config.database, blocks, this.config.insertTimeoutMs); // none: every row was stored already
     } catch (error) {
       this.options.metrics?.commitFailures.inc();
@@ -164,7 +174,7 @@ export class EventStore {
     this.options.metrics?.commitRows.observe(rows);
     this.options.metrics?.commitSeconds.observe((Date.now() - started) / 1000);
     this.lastCommittedSeq = lastSeq;
-    for (const listener of this.commitListeners) listener(lastSeq);
+    for (const listener of this.commitListeners) listener({ afterSeq, lastSeq, blocks });
   }
 
   /** Commits what is waiting, then closes every client (and drains chDB). Safe twice. */
