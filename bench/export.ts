@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { projectRoot } from '../collector/paths.js';
+import { peakRssMiB } from './proc.js';
 
 export interface ExportResult {
   batchSize: number;
@@ -76,6 +77,8 @@ export async function measureExport(workDir: string, dataDir: string, batchSize:
 export interface LiveExportResult {
   ingested: number;
   ingestSeconds: number;
+  /** Peak RSS of the exporting sidecar. */
+  rssMiB: number;
   /** Records the receiver had when the load stopped. */
   exportedDuringLoad: number;
   /** How long after the load stopped the receiver had every acknowledged record (NaN: not within the wait). */
@@ -102,7 +105,7 @@ export async function measureLiveExport(
     const deadline = stoppedAt + maxCatchUpSeconds * 1000;
     while (receiver.records() < load.acked && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const catchUpSeconds = receiver.records() >= load.acked ? (performance.now() - stoppedAt) / 1000 : Number.NaN;
-    return { ingested: load.acked, ingestSeconds: load.elapsed, exportedDuringLoad, catchUpSeconds };
+    return { ingested: load.acked, ingestSeconds: load.elapsed, exportedDuringLoad, catchUpSeconds, rssMiB: peakRssMiB(child.pid!) };
   } finally {
     await stop(child);
     await receiver.close();

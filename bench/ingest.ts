@@ -13,7 +13,7 @@
  *   BENCH_EXPORT_SECONDS (15)  BENCH_LIVE_EXPORT_SECONDS (20)  BENCH_NODE_ARGS
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,7 @@ import type { AuditEvent } from '../schemas/audit-event.js';
 import { buildTemplate, stamp } from './workload.js';
 import { measureExport, measureLiveExport } from './export.js';
 import { measureQueries } from './queries.js';
+import { cpuSeconds, peakRssMiB } from './proc.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -57,20 +58,6 @@ function freePort(): Promise<number> {
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function peakRssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
-}
-
-/** CPU seconds (user + system) the process, or one of its threads, has used so far. */
-function cpuSeconds(pid: number, tid?: number): number {
-  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks; 100 a second on Linux
 }
 
 function configYaml(dataDir: string, port: number): string {
@@ -287,7 +274,7 @@ async function main(): Promise<void> {
       `  sidecar / ceiling      ${(rate / ceiling).toFixed(2)}`,
       ...queries.map((q) => `  ${q.name.padEnd(44)} p50 ${q.p50.toFixed(1)} ms, p99 ${q.p99.toFixed(1)} ms (${q.count} queries, ${Math.max(stored.rows, QUERY_ROWS)} rows)`),
       ...exports.map((e) => `  export backlog, batch ${String(e.batchSize).padEnd(5)} ${Math.round(e.records / e.seconds)} records/s (${(e.records / e.seconds / rate).toFixed(2)} of ingest)`),
-      `  export live, batch 1000     ingest ${Math.round(live.ingested / live.ingestSeconds)} records/s for ${live.ingestSeconds.toFixed(0)} s; the receiver had ${((100 * live.exportedDuringLoad) / live.ingested).toFixed(1)} % when the load stopped, all ${Number.isNaN(live.catchUpSeconds) ? 'NOT within 60 s' : `${live.catchUpSeconds.toFixed(1)} s later`}`,
+      `  export live, batch 1000     ingest ${Math.round(live.ingested / live.ingestSeconds)} records/s for ${live.ingestSeconds.toFixed(0)} s; the receiver had ${((100 * live.exportedDuringLoad) / live.ingested).toFixed(1)} % when the load stopped, all ${Number.isNaN(live.catchUpSeconds) ? 'NOT within 60 s' : `${live.catchUpSeconds.toFixed(1)} s later`}; peak RSS ${live.rssMiB.toFixed(0)} MiB`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     if (stored.rows !== load.acked + light.acked) process.exitCode = 1;
