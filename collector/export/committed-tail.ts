@@ -26,7 +26,7 @@ interface TailEntry extends CommittedRange {
 }
 
 /** Entries whose parsed rows are kept: other destinations reading the same rows soon reuse them. */
-const PARSED_ENTRIES = 4;
+const PARSED_ENTRIES = 2;
 
 function column(block: NativeBlock, name: string): NativeValue[] {
   const values = block.columns.get(name);
