@@ -160,6 +160,31 @@ describe('export to OTLP receivers', () => {
     expect(text).toContain('"header_names":["Authorization"]');
   });
 
+  it('delivers what follows a failed commit, reading across the gap from the store', async () => {
+    await ingest(20, 'export.gap');
+    await waitFor(() => receivers.thousand.accepted.length >= sent, 20_000, 'caught up before the gap');
+    const readsBefore = sidecar.exports.storeReads;
+    const client = sidecar.store.readClient;
+    await client.command({ query: 'DETACH TABLE audit.events' });
+    try {
+      const failed = await fetch(`${sidecar.ingestUrl}/v1/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: encodeProtobuf(otlpRequest([{ eventName: 'export.gap', attributes: { 'user.id': 'u', 'log.record.uid': 'gap-failed' } }])),
+      });
+      expect(failed.status).toBe(503);
+    } finally {
+      await client.command({ query: 'ATTACH TABLE audit.events' });
+    }
+    const firstAfter = sent + 1;
+    await ingest(20, 'export.gap');
+    await waitFor(() => receivers.thousand.accepted.length >= sent, 20_000, 'delivery after the gap');
+    expect(sequence(receivers.thousand.accepted).slice(-20)).toEqual(Array.from({ length: 20 }, (_, i) => firstAfter + i));
+    expect(receivers.thousand.accepted.some((r) => attr(r, 'log.record.uid') === 'gap-failed')).toBe(false);
+    // The commits no longer chain, so each loop read the rows after its position from the store.
+    expect(sidecar.exports.storeReads).toBeGreaterThan(readsBefore);
+  });
+
   it('loses nothing across a restart while the receiver is down', async () => {
     state.down = true;
     await ingest(50, 'export.restart');
