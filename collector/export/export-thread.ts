@@ -36,10 +36,10 @@ function ask(message: (request: number) => FromExportThread): Promise<Uint8Array
 }
 
 /**
- * The newest commits, for loops that keep up. 32 MiB is about 15,000 typical rows, most of a
+ * The newest commits, for loops that keep up. 64 MiB is about 30,000 typical rows, over a
  * second of full ingest: a loop further behind than that reads from the store.
  */
-const tail = new CommittedTail(32 * 1024 * 1024);
+const tail = new CommittedTail(64 * 1024 * 1024);
 
 const reader: RowSource = {
   async read(after: number, through: number, limit: number, filter: RowFilter): Promise<ExportRow[]> {
