@@ -10,7 +10,7 @@
  * again. A read is answered here only when the chain covers all of it; anything older or
  * outside goes to the store, which stays the source of truth.
  */
-import { readNativeBlocks, type NativeBlock, type NativeValue } from '../store/native-reader.js';
+import { indexNativeBlocks, readNativeColumn, type NativeBlockIndex, type NativeValue } from '../store/native-reader.js';
 import type { ExportRow, RowFilter } from './row-reader.js';
 
 export interface CommittedRange {
@@ -28,12 +28,6 @@ interface TailEntry extends CommittedRange {
 /** Entries whose parsed rows are kept: other destinations reading the same rows soon reuse them. */
 const PARSED_ENTRIES = 2;
 
-function column(block: NativeBlock, name: string): NativeValue[] {
-  const values = block.columns.get(name);
-  if (!values) throw new Error(`committed block has no ${name} column`);
-  return values;
-}
-
 /** ExportRow's text fields, each named as its column. */
 const TEXT_COLUMNS = [
   'event_id', 'tenant_id', 'event_type', 'action', 'outcome', 'actor_id', 'actor_name', 'actor_email', 'actor_type',
@@ -41,22 +35,65 @@ const TEXT_COLUMNS = [
   'request_url', 'message', 'changes', 'metadata', 'service_name', 'severity_text', 'trace_id', 'span_id', 'source', 'raw',
 ] as const satisfies ReadonlyArray<keyof ExportRow>;
 
-/** The rows of committed blocks in the shape export reads from the store. */
+/** Every ExportRow field but seq, with the column it comes from. */
+const FIELD_COLUMNS: ReadonlyArray<readonly [keyof ExportRow, string]> = [
+  ...TEXT_COLUMNS.map((name) => [name, name] as const),
+  ['occurred_ns', 'occurred_at'],
+  ['attributes', 'attributes'],
+  ['resource_attributes', 'resource_attributes'],
+  ['severity_number', 'severity_number'],
+];
+
+/** One block's columns, each decoded the first time one of its rows reads it. */
+class BlockColumns {
+  private readonly decoded = new Map<string, NativeValue[]>();
+
+  constructor(
+    private readonly data: Buffer,
+    private readonly index: NativeBlockIndex,
+  ) {}
+
+  values(name: string): NativeValue[] {
+    let values = this.decoded.get(name);
+    if (!values) {
+      const column = this.index.columns.get(name);
+      if (!column) throw new Error(`committed block has no ${name} column`);
+      values = readNativeColumn(this.data, column, this.index.rows);
+      this.decoded.set(name, values);
+    }
+    return values;
+  }
+}
+
+/**
+ * A committed row. Its fields are getters: a record that arrived as OTLP is exported from
+ * its raw text, so most of its columns are never read and never decoded.
+ */
+class TailRow {
+  constructor(
+    readonly seq: number,
+    readonly block: BlockColumns,
+    readonly index: number,
+  ) {}
+}
+// The getters below give a TailRow every ExportRow field.
+interface TailRow extends Omit<ExportRow, 'seq'> {}
+for (const [field, column] of FIELD_COLUMNS) {
+  Object.defineProperty(TailRow.prototype, field, {
+    get(this: TailRow) {
+      return this.block.values(column)[this.index];
+    },
+    enumerable: true,
+  });
+}
+
+/** The rows of committed blocks, as export reads them from the store. */
 export function exportRowsOf(data: Buffer): ExportRow[] {
   const rows: ExportRow[] = [];
-  for (const block of readNativeBlocks(data)) {
-    const seq = column(block, 'ingest_seq') as number[];
-    const occurred = column(block, 'occurred_at') as string[];
-    const attributes = column(block, 'attributes') as Array<Record<string, string>>;
-    const resourceAttributes = column(block, 'resource_attributes') as Array<Record<string, string>>;
-    const severityNumber = column(block, 'severity_number') as number[];
-    const texts = TEXT_COLUMNS.map((name) => column(block, name) as string[]);
-    for (let i = 0; i < block.rows; i++) {
-      const row = { seq: seq[i]!, occurred_ns: occurred[i]!, attributes: attributes[i]!, resource_attributes: resourceAttributes[i]!, severity_number: severityNumber[i]! } as ExportRow;
-      const fields = row as unknown as Record<string, string>;
-      for (let c = 0; c < TEXT_COLUMNS.length; c++) fields[TEXT_COLUMNS[c]!] = texts[c]![i]!;
-      rows.push(row);
-    }
+  for (const index of indexNativeBlocks(data)) {
+    const block = new BlockColumns(data, index);
+    const seq = block.values('ingest_seq') as number[];
+    for (let i = 0; i < index.rows; i++) rows.push(new TailRow(seq[i]!, block, i));
   }
   return rows;
 }

@@ -17,6 +17,17 @@ export interface NativeBlock {
   columns: Map<string, NativeValue[]>;
 }
 
+/** Where a column's values start in the buffer, and their type. */
+export interface NativeColumn {
+  type: string;
+  start: number;
+}
+
+export interface NativeBlockIndex {
+  rows: number;
+  columns: Map<string, NativeColumn>;
+}
+
 export class NativeFormatError extends Error {}
 
 function readValues(r: RowBinaryReader, type: string, rows: number): NativeValue[] {
@@ -50,20 +61,50 @@ function readValues(r: RowBinaryReader, type: string, rows: number): NativeValue
   return values;
 }
 
-/** Every block in `data`, in order. */
-export function readNativeBlocks(data: Buffer): NativeBlock[] {
+/** Moves past a column's values without decoding them. */
+function skipValues(r: RowBinaryReader, type: string, rows: number): void {
+  if (type === 'String') for (let i = 0; i < rows; i++) r.skipString();
+  else if (type === 'UInt64' || type.startsWith('DateTime64(')) r.skip(rows * 8);
+  else if (type === 'UInt8') r.skip(rows);
+  else if (type === 'UInt16') r.skip(rows * 2);
+  else if (type === 'Map(String, String)') {
+    if (rows === 0) return;
+    r.skip((rows - 1) * 8);
+    const entries = r.uint64(); // the last cumulative count: all the keys, then all the values
+    for (let i = 0; i < entries * 2; i++) r.skipString();
+  } else {
+    throw new NativeFormatError(`no Native decoding for column type ${type}`);
+  }
+}
+
+/** Where every block and column in `data` starts, found by skipping over the values: no text is decoded. */
+export function indexNativeBlocks(data: Buffer): NativeBlockIndex[] {
   const r = new RowBinaryReader(data);
-  const blocks: NativeBlock[] = [];
+  const blocks: NativeBlockIndex[] = [];
   while (!r.done) {
     const columnCount = r.varUInt();
     const rows = r.varUInt();
-    const columns = new Map<string, NativeValue[]>();
+    const columns = new Map<string, NativeColumn>();
     for (let i = 0; i < columnCount; i++) {
       const name = r.string();
       const type = r.string();
-      columns.set(name, readValues(r, type, rows));
+      columns.set(name, { type, start: r.offset });
+      skipValues(r, type, rows);
     }
     blocks.push({ rows, columns });
   }
   return blocks;
+}
+
+/** One column's values, located by indexNativeBlocks(). */
+export function readNativeColumn(data: Buffer, column: NativeColumn, rows: number): NativeValue[] {
+  return readValues(new RowBinaryReader(data, column.start), column.type, rows);
+}
+
+/** Every block in `data`, in order, every column decoded. */
+export function readNativeBlocks(data: Buffer): NativeBlock[] {
+  return indexNativeBlocks(data).map((block) => ({
+    rows: block.rows,
+    columns: new Map([...block.columns].map(([name, column]) => [name, readNativeColumn(data, column, block.rows)])),
+  }));
 }

@@ -7,12 +7,29 @@
  * native-reader.ts reads them with this too.
  */
 export class RowBinaryReader {
-  private position = 0;
-
-  constructor(private readonly buffer: Buffer) {}
+  constructor(
+    private readonly buffer: Buffer,
+    private position = 0,
+  ) {}
 
   get done(): boolean {
     return this.position >= this.buffer.length;
+  }
+
+  /** Where the next value starts. */
+  get offset(): number {
+    return this.position;
+  }
+
+  /** Moves past `bytes` bytes of values. */
+  skip(bytes: number): void {
+    this.need(bytes);
+    this.position += bytes;
+  }
+
+  /** Moves past a string without decoding it. */
+  skipString(): void {
+    this.skip(this.varUInt());
   }
 
   private need(bytes: number): void {
