@@ -40,6 +40,8 @@ export interface LogRecord {
   traceId?: BytesValue | null;
   spanId?: BytesValue | null;
   eventName?: string | null;
+  /** The record's protobuf encoding as received (set by the protobuf decoder only). */
+  wire?: Uint8Array;
 }
 
 export interface ScopeLogs {

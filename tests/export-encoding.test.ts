@@ -3,6 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { ExportLogsServiceRequestType } from '../collector/receivers/otlp/codec.js';
 import { buildExportRequest, encodeExportRequest } from '../collector/export/otlp-encoder.js';
 import type { ExportRow } from '../collector/export/row-reader.js';
+import { exportRowsOf } from '../collector/export/committed-tail.js';
+import { decodeJson, decodeProtobuf } from '../collector/receivers/otlp/codec.js';
+import { encodeRows } from '../collector/store/row-encoding.js';
+import { normalizeExportRequest } from '../pipelines/otlp/request.js';
+import { encodeProtobuf, kv, otlpRequest, type Attr, type TestRecord } from './support/otlp.js';
+import protobuf from 'protobufjs';
 
 const base: ExportRow = {
   seq: 1, event_id: 'e-1', tenant_id: 'acme', occurred_ns: '1794999999123456789', event_type: 'monitor.delete',
@@ -64,5 +70,57 @@ describe('export encoding', () => {
   it('sends an OTLP-sourced record as it arrived, adding only what identity needs', () => {
     const [record] = (buildExportRequest([{ ...otlpRow, tenant_id: 'bound-tenant' }]).resourceLogs[0] as { scopeLogs: Array<{ logRecords: Array<{ attributes: Array<{ key: string }> }> }> }).scopeLogs[0]!.logRecords;
     expect(record!.attributes.map((a) => a.key)).toEqual(['log.record.uid', 'user.id', 'empty', 'audit.tenant.id']);
+  });
+});
+
+describe('records sent as they arrived', () => {
+  const NOW = `${Date.now()}000000`;
+  const context = (tenantOverride?: string) => ({ tenantOverride, receivedAtNanos: NOW, retention: { defaultDays: 90, tenants: {} } });
+  /** A protobuf request as the sidecar receives it, normalized. */
+  const ingest = (records: TestRecord[], tenantOverride?: string, resource: Attr = { 'service.name': 'billing', 'tenant.id': 'acme' }) =>
+    normalizeExportRequest(decodeProtobuf(encodeProtobuf(otlpRequest(records, resource))), context(tenantOverride)).events;
+  const withUid = (n: number, extra: Attr = {}): TestRecord => ({
+    eventName: 'user.login', body: `login ${n}`, attributes: { 'log.record.uid': `uid-${n}`, 'user.id': 'ü ✓', n, ratio: 1.5, ok: true, ...extra },
+  });
+
+  it('keeps the bytes of a record export would send unchanged, and only then', () => {
+    const [plain, overridden, noUid, intUid] = [
+      ingest([withUid(1)])[0]!,
+      ingest([withUid(2)], 'bound-tenant')[0]!,
+      ingest([{ eventName: 'user.login', attributes: { 'user.id': 'u' } }])[0]!,
+      ingest([{ eventName: 'user.login', attributes: { 'user.id': 'u', 'log.record.uid': 7 } }])[0]!,
+    ];
+    expect(plain.wire).toBeDefined();
+    expect(ingest([withUid(3)], 'acme')[0]!.wire).toBeDefined(); // a token of the tenant the record names
+    expect(overridden.wire).toBeUndefined(); // export adds audit.tenant.id
+    expect(noUid.wire).toBeUndefined(); // export adds log.record.uid
+    expect(intUid.wire).toBeUndefined(); // export adds a string log.record.uid
+    expect(normalizeExportRequest(decodeJson(Buffer.from(JSON.stringify(otlpRequest([withUid(4)])))), context()).events[0]!.wire).toBeUndefined();
+  });
+
+  it('writes the same message from the bytes as from raw', () => {
+    const events = [...ingest([withUid(1), withUid(2, { 'audit.tenant.id': 'globex' })]), ...ingest([withUid(3)], 'bound-tenant')];
+    const encoded = encodeRows(events, 10, 'c');
+    expect(encoded.wire!.lengths[2]).toBe(0);
+    const rows = exportRowsOf(encoded.buffer, encoded.wire);
+    expect(rows.map((r) => r.wire !== undefined)).toEqual([true, true, false]);
+    const viaRaw = rows.map((row) => ({ ...Object.fromEntries(Object.keys(base).map((k) => [k, row[k as keyof ExportRow]])), wire: undefined }) as ExportRow);
+    expect(decoded(encodeExportRequest(rows, 'protobuf'))).toEqual(decoded(encodeExportRequest(viaRaw, 'protobuf')));
+    expect(() => exportRowsOf(encoded.buffer, { data: encoded.wire!.data, lengths: encoded.wire!.lengths.subarray(1) })).toThrow(/received lengths/);
+  });
+
+  it('sends the very bytes received, fields it does not know included', () => {
+    const LogRecordType = ExportLogsServiceRequestType.root.lookupType('opentelemetry.proto.logs.v1.LogRecord');
+    const known = LogRecordType.encode(LogRecordType.fromObject({ timeUnixNano: NOW, eventName: 'user.login', attributes: kv({ 'log.record.uid': 'uid-x', 'user.id': 'u' }) })).finish();
+    const record = Buffer.concat([known, Buffer.from([0xf8, 0x06, 0x2a])]); // field 111, varint 42: not in the spec
+    const w = protobuf.Writer.create();
+    w.uint32(10).fork().uint32(10).fork().uint32(10).fork().uint32(10).string('tenant.id').uint32(18).fork().uint32(10).string('acme').ldelim().ldelim().ldelim();
+    w.uint32(18).fork().uint32(18).bytes(record).ldelim().ldelim();
+    const [event] = normalizeExportRequest(decodeProtobuf(w.finish()), context()).events;
+    expect(Buffer.from(event!.wire!)).toEqual(record);
+    const encoded = encodeRows([event!], 1, 'c');
+    const body = encodeExportRequest(exportRowsOf(encoded.buffer, encoded.wire), 'protobuf');
+    expect(body.includes(record)).toBe(true);
+    expect(encodeExportRequest(exportRowsOf(encoded.buffer), 'protobuf').includes(record)).toBe(false); // from raw: re-encoded
   });
 });

@@ -21,6 +21,7 @@ export interface CommittedRange {
 
 interface TailEntry extends CommittedRange {
   data: Buffer;
+  received: ReceivedRecords | undefined;
   /** Parsed on first use; kept for the newest few entries only. */
   rows: ExportRow[] | undefined;
 }
@@ -74,10 +75,11 @@ class TailRow {
     readonly seq: number,
     readonly block: BlockColumns,
     readonly index: number,
+    readonly wire: Uint8Array | undefined,
   ) {}
 }
 // The getters below give a TailRow every ExportRow field.
-interface TailRow extends Omit<ExportRow, 'seq'> {}
+interface TailRow extends Omit<ExportRow, 'seq' | 'wire'> {}
 for (const [field, column] of FIELD_COLUMNS) {
   Object.defineProperty(TailRow.prototype, field, {
     get(this: TailRow) {
@@ -87,14 +89,27 @@ for (const [field, column] of FIELD_COLUMNS) {
   });
 }
 
-/** The rows of committed blocks, as export reads them from the store. */
-export function exportRowsOf(data: Buffer): ExportRow[] {
+/** Records' bytes as received: `lengths` has one entry per row of the blocks (0: none). */
+export interface ReceivedRecords {
+  data: Buffer;
+  lengths: Uint32Array;
+}
+
+/** The rows of committed blocks, as export reads them from the store, with their bytes as received where known. */
+export function exportRowsOf(data: Buffer, received?: ReceivedRecords): ExportRow[] {
   const rows: ExportRow[] = [];
+  let row = 0;
+  let at = 0;
   for (const index of indexNativeBlocks(data)) {
     const block = new BlockColumns(data, index);
     const seq = block.values('ingest_seq') as number[];
-    for (let i = 0; i < index.rows; i++) rows.push(new TailRow(seq[i]!, block, i));
+    for (let i = 0; i < index.rows; i++, row++) {
+      const length = received?.lengths[row] ?? 0;
+      rows.push(new TailRow(seq[i]!, block, i, length > 0 ? received!.data.subarray(at, at + length) : undefined));
+      at += length;
+    }
   }
+  if (received && row !== received.lengths.length) throw new Error(`committed blocks hold ${row} rows but ${received.lengths.length} received lengths came with them`);
   return rows;
 }
 
@@ -117,16 +132,16 @@ export class CommittedTail {
     return first && last ? { afterSeq: first.afterSeq, lastSeq: last.lastSeq } : undefined;
   }
 
-  /** A commit's blocks (an empty buffer when all its rows were duplicates). */
-  add(range: CommittedRange, data: Buffer): void {
+  /** A commit's blocks (an empty buffer when all its rows were duplicates), and its records' bytes as received. */
+  add(range: CommittedRange, data: Buffer, received?: ReceivedRecords): void {
     const last = this.entries[this.entries.length - 1];
     if (last && last.lastSeq !== range.afterSeq) this.clear();
-    this.entries.push({ ...range, data, rows: undefined });
-    this.bytes += data.length;
+    this.entries.push({ ...range, data, received, rows: undefined });
+    this.bytes += data.length + (received?.data.length ?? 0);
     // The newest commit stays even when it alone is over the limit.
     while (this.bytes > this.maxBytes && this.entries.length > 1) {
       const dropped = this.entries.shift()!;
-      this.bytes -= dropped.data.length;
+      this.bytes -= dropped.data.length + (dropped.received?.data.length ?? 0);
       this.parsed = this.parsed.filter((e) => e !== dropped);
     }
   }
@@ -161,7 +176,7 @@ export class CommittedTail {
 
   private rowsOf(entry: TailEntry): ExportRow[] {
     if (entry.rows) return entry.rows;
-    entry.rows = exportRowsOf(entry.data);
+    entry.rows = exportRowsOf(entry.data, entry.received);
     this.parsed.push(entry);
     if (this.parsed.length > PARSED_ENTRIES) this.parsed.shift()!.rows = undefined;
     return entry.rows;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
 import type { CommittedBatch } from '../store/event-store.js';
+import { nativeBlockRows } from '../store/native-reader.js';
 import { projectRoot } from '../paths.js';
 import type { Destination } from './destination.js';
 import type { PositionStore } from './positions.js';
@@ -16,6 +17,19 @@ import { initialStatus, type ExportStatus } from './worker.js';
 
 /** The compiled entry: a thread runs JavaScript, also when the main thread runs from source (tests). */
 const THREAD_ENTRY = join(projectRoot(), 'dist', 'collector', 'export', 'export-thread.js');
+
+/** The parts copied into one new buffer that owns its memory (so it can be transferred). */
+function concat(parts: ReadonlyArray<Uint8Array>): Uint8Array<ArrayBuffer> {
+  let bytes = 0;
+  for (const part of parts) bytes += part.length;
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
 
 /** One destination's export loop, as seen from the main thread. */
 export class RemoteExportWorker {
@@ -141,15 +155,16 @@ export class ExportThread {
       this.send({ type: 'committed', ...range });
       return;
     }
-    let bytes = 0;
-    for (const block of commit.blocks) bytes += block.length;
-    const data = new Uint8Array(bytes);
-    let at = 0;
-    for (const block of commit.blocks) {
-      data.set(block, at);
-      at += block.length;
+    const data = concat(commit.blocks);
+    if (commit.wires.every((w) => w === undefined)) {
+      this.send({ type: 'committed', ...range, data }, [data.buffer]);
+      return;
     }
-    this.send({ type: 'committed', ...range, data }, [data.buffer]);
+    // One length per row of every block, 0 where a row has no bytes as received.
+    const lengths = commit.blocks.map((block, i) => commit.wires[i]?.lengths ?? new Uint32Array(nativeBlockRows(block)));
+    const wire = concat(commit.wires.flatMap((w) => (w ? [w.data] : [])));
+    const wireLengths = concat(lengths.map((l) => new Uint8Array(l.buffer, l.byteOffset, l.byteLength)));
+    this.send({ type: 'committed', ...range, data, wire, wireLengths }, [data.buffer, wire.buffer, wireLengths.buffer]);
   }
 
   stopWorker(id: string): Promise<void> {

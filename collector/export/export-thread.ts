@@ -41,12 +41,14 @@ function ask(message: (request: number) => FromExportThread): Promise<Uint8Array
  */
 const tail = new CommittedTail(64 * 1024 * 1024);
 
+const bufferOf = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 const reader: RowSource = {
   async read(after: number, through: number, limit: number, filter: RowFilter): Promise<ExportRow[]> {
     const fromTail = tail.read(after, through, limit, filter);
     if (fromTail) return fromTail;
     const data = await ask((request) => ({ type: 'read', request, after, through, limit, filter }));
-    return readRows(Buffer.from(data!.buffer, data!.byteOffset, data!.byteLength));
+    return readRows(bufferOf(data!));
   },
 };
 
@@ -103,8 +105,15 @@ port.on('message', (message: ToExportThread) => {
       return;
     }
     case 'committed':
-      if (message.data) tail.add({ afterSeq: message.afterSeq, lastSeq: message.committedSeq }, Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength));
-      else tail.clear(); // no loop was running: the chain has a gap now
+      if (message.data) {
+        const received =
+          message.wire && message.wireLengths
+            ? { data: bufferOf(message.wire), lengths: new Uint32Array(message.wireLengths.buffer, message.wireLengths.byteOffset, message.wireLengths.byteLength / 4) }
+            : undefined;
+        tail.add({ afterSeq: message.afterSeq, lastSeq: message.committedSeq }, bufferOf(message.data), received);
+      } else {
+        tail.clear(); // no loop was running: the chain has a gap now
+      }
       committedSeq = Math.max(committedSeq, message.committedSeq);
       for (const { worker } of running.values()) worker.notify();
       return;

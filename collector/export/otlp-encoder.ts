@@ -5,10 +5,12 @@
  * A row that arrived as OTLP is sent as the LogRecord it arrived as (its `raw`), adding
  * only what another hop needs to store it the same way: `log.record.uid` when the record
  * had none, and `audit.tenant.id` when its tenant came from outside the record (a
- * tenant-bound token). Rows from JSON profiles are written from their columns.
+ * tenant-bound token). Rows from JSON profiles are written from their columns. A record
+ * that needs neither addition, fed to export straight from its commit, goes as the very
+ * protobuf bytes it arrived in.
  */
 import type { ExportRow } from './row-reader.js';
-import { writeExportRequest } from './protobuf-writer.js';
+import { EncodedLogRecord, writeExportRequest } from './protobuf-writer.js';
 
 type OtlpValue = Record<string, unknown>;
 interface OtlpKeyValue {
@@ -87,14 +89,20 @@ function groupKey(row: ExportRow): string {
   return key;
 }
 
-/** The request as OTLP/JSON data (hex ids, int64 as strings), records grouped by resource. */
-export function buildExportRequest(rows: readonly ExportRow[]): { resourceLogs: unknown[] } {
-  const groups = new Map<string, { resource: OtlpKeyValue[]; records: OtlpRecord[] }>();
+/**
+ * The request as OTLP/JSON data (hex ids, int64 as strings), records grouped by resource.
+ * With `asReceived`, a record that export would send unchanged and whose protobuf bytes as
+ * received are known goes as those bytes (for the protobuf writer only): no `raw` to parse
+ * and re-encode.
+ */
+export function buildExportRequest(rows: readonly ExportRow[], asReceived = false): { resourceLogs: unknown[] } {
+  const groups = new Map<string, { resource: OtlpKeyValue[]; records: Array<OtlpRecord | EncodedLogRecord> }>();
   for (const row of rows) {
     const key = groupKey(row);
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { resource: resourceOf(row), records: [] }));
-    group.records.push(row.source === 'otlp' ? fromRaw(row) : fromColumns(row));
+    if (row.source !== 'otlp') group.records.push(fromColumns(row));
+    else group.records.push(asReceived && row.wire ? new EncodedLogRecord(row.wire) : fromRaw(row));
   }
   return {
     resourceLogs: [...groups.values()].map((g) => ({
@@ -105,8 +113,7 @@ export function buildExportRequest(rows: readonly ExportRow[]): { resourceLogs: 
 }
 
 export function encodeExportRequest(rows: readonly ExportRow[], encoding: 'protobuf' | 'json'): Buffer {
-  const request = buildExportRequest(rows);
-  if (encoding === 'json') return Buffer.from(JSON.stringify(request));
-  const bytes = writeExportRequest(request);
+  if (encoding === 'json') return Buffer.from(JSON.stringify(buildExportRequest(rows)));
+  const bytes = writeExportRequest(buildExportRequest(rows, true));
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -70,6 +70,11 @@ function writeLogRecord(w: Writer, r: Json): void {
   if (r.eventName) w.uint32(98).string(String(r.eventName));
 }
 
+/** A LogRecord already in protobuf form (the bytes it arrived as): written as it is. */
+export class EncodedLogRecord {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
 export function writeExportRequest(request: { resourceLogs: unknown[] }): Uint8Array {
   const w = protobuf.Writer.create();
   for (const rl of request.resourceLogs as Json[]) {
@@ -89,6 +94,10 @@ export function writeExportRequest(request: { resourceLogs: unknown[] }): Uint8A
         w.ldelim();
       }
       for (const record of list(sl.logRecords)) {
+        if (record instanceof EncodedLogRecord) {
+          w.uint32(18).bytes(record.bytes);
+          continue;
+        }
         w.uint32(18).fork();
         writeLogRecord(w, record);
         w.ldelim();

@@ -13,7 +13,7 @@ import { GroupCommit } from './group-commit.js';
 import { IngestSequence } from './ingest-sequence.js';
 import { migrate } from './migrations.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { duplicateKey, encodeRows, keepRows, type EncodedRows } from './row-encoding.js';
+import { duplicateKey, encodeRows, keepRows, type EncodedRows, type WireRecords } from './row-encoding.js';
 import { insertBlocks } from './insert-blocks.js';
 
 const lacksSourceTime = (event: AuditEvent): boolean => event.occurred_at_is_receive_time === true;
@@ -23,6 +23,8 @@ export interface CommittedBatch {
   afterSeq: number;
   lastSeq: number;
   blocks: ReadonlyArray<Buffer>;
+  /** Per block, its records' bytes as received where export may send them as they are. */
+  wires: ReadonlyArray<WireRecords | undefined>;
 }
 
 export interface EventStoreOptions {
@@ -160,10 +162,16 @@ export class EventStore {
     const lastSeq = batches[batches.length - 1]!.lastSeq;
     // Numbers are taken in queue order and batches leave it in that order: one range.
     const afterSeq = batches[0]!.lastSeq - batches[0]!.count;
-    let blocks: Buffer[];
+    const blocks: Buffer[] = [];
+    const wires: Array<WireRecords | undefined> = [];
     try {
       await this.sequence.ensureReserved(lastSeq);
-      blocks = (await this.withoutDuplicates(batches)).filter((b) => b.length > 0);
+      (await this.withoutDuplicates(batches)).forEach((block, i) => {
+        if (block.length === 0) return;
+        blocks.push(block);
+        // A block re-encoded without some rows no longer lines up with its records' bytes.
+        wires.push(block === batches[i]!.buffer ? batches[i]!.wire : undefined);
+      });
       if (blocks.length > 0) await insertBlocks(this.ingestClient, this.config.database, blocks, this.config.insertTimeoutMs); // none: every row was stored already
     } catch (error) {
       this.options.metrics?.commitFailures.inc();
@@ -174,7 +182,7 @@ export class EventStore {
     this.options.metrics?.commitRows.observe(rows);
     this.options.metrics?.commitSeconds.observe((Date.now() - started) / 1000);
     this.lastCommittedSeq = lastSeq;
-    for (const listener of this.commitListeners) listener({ afterSeq, lastSeq, blocks });
+    for (const listener of this.commitListeners) listener({ afterSeq, lastSeq, blocks, wires });
   }
 
   /** Commits what is waiting, then closes every client (and drains chDB). Safe twice. */

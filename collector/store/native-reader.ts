@@ -101,6 +101,13 @@ export function readNativeColumn(data: Buffer, column: NativeColumn, rows: numbe
   return readValues(new RowBinaryReader(data, column.start), column.type, rows);
 }
 
+/** The row count of the block `data` starts with. */
+export function nativeBlockRows(data: Buffer): number {
+  const r = new RowBinaryReader(data);
+  r.varUInt(); // columns
+  return r.varUInt();
+}
+
 /** Every block in `data`, in order, every column decoded. */
 export function readNativeBlocks(data: Buffer): NativeBlock[] {
   return indexNativeBlocks(data).map((block) => ({

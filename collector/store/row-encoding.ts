@@ -9,7 +9,7 @@
 import { AUDIT_EVENT_COLUMNS, type AuditEvent } from '../../schemas/audit-event.js';
 import { NativeWriter } from './native-writer.js';
 
-type EventColumn = Exclude<keyof AuditEvent, 'occurred_at_is_receive_time'>;
+type EventColumn = Exclude<keyof AuditEvent, 'occurred_at_is_receive_time' | 'wire'>;
 type ColumnKind = 'string' | 'datetime64' | 'uint8' | 'uint16' | 'map';
 
 interface ColumnEncoding {
@@ -117,6 +117,34 @@ export interface EncodedRows {
   lastSeq: number;
   /** Set when some rows must be checked against stored ones before insert (see EventStore). */
   duplicateCheck?: DuplicateCheck;
+  /** The records' bytes as received, for export (see WireRecords); not stored. */
+  wire?: WireRecords;
+}
+
+/**
+ * OTLP records' protobuf bytes as received, one entry per row (length 0: none), copied
+ * out of the request body so it is not kept. Export sends a record's bytes unchanged when
+ * it has them instead of re-encoding its `raw`.
+ */
+export interface WireRecords {
+  data: Buffer;
+  lengths: Uint32Array;
+}
+
+function wireRecordsOf(events: ReadonlyArray<AuditEvent>): WireRecords | undefined {
+  let bytes = 0;
+  for (const e of events) bytes += e.wire?.length ?? 0;
+  if (bytes === 0) return undefined;
+  const data = Buffer.allocUnsafe(bytes);
+  const lengths = new Uint32Array(events.length);
+  let at = 0;
+  events.forEach((e, i) => {
+    if (!e.wire) return;
+    data.set(e.wire, at);
+    at += e.wire.length;
+    lengths[i] = e.wire.length;
+  });
+  return { data, lengths };
 }
 
 /** The events again, and per event its `tenant\0event_id` key ('' when it needs no check). */
@@ -144,6 +172,8 @@ export function encodeRows(
     count: events.length,
     lastSeq: firstSeq + events.length - 1,
   };
+  const wire = wireRecordsOf(events);
+  if (wire) rows.wire = wire;
   if (needsCheck && events.some(needsCheck)) {
     const keys = events.map((e) => (needsCheck(e) ? duplicateKey(e.tenant_id, e.event_id) : ''));
     rows.duplicateCheck = { events, firstSeq, collectorId, keys };

@@ -216,5 +216,25 @@ function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestCont
     spanId,
     identity: resource.fingerprint,
   };
-  return finishEvent(draft, 'otlp', rawRecordJson(rec, time, observed, traceId, spanId), ctx, OTLP_FIELDS);
+  const event = finishEvent(draft, 'otlp', rawRecordJson(rec, time, observed, traceId, spanId), ctx, OTLP_FIELDS);
+  const wire = exportableAsReceived(rec, recordAttributes as KeyValue[], resource, event.tenant_id);
+  if (wire) event.wire = wire;
+  return event;
+}
+
+/** The first attribute named `key` if its value is a string: how export reads `raw` back. */
+function firstStringAttribute(attributes: ReadonlyArray<KeyValue>, key: string): string | undefined {
+  const found = attributes.find((kv) => kv.key === key);
+  return found?.value != null && anyValueKind(found.value) === 'stringValue' ? found.value.stringValue! : undefined;
+}
+
+/**
+ * The record's bytes as received, when export would send the record unchanged: export
+ * adds `log.record.uid` to a record without one and sets `audit.tenant.id` when the stored
+ * tenant is not the one the record claims (a tenant-bound token); see otlp-encoder.ts.
+ */
+function exportableAsReceived(rec: LogRecord, attributes: ReadonlyArray<KeyValue>, resource: ResourceContext, tenant: string): Uint8Array | undefined {
+  if (!rec.wire || firstStringAttribute(attributes, 'log.record.uid') === undefined) return undefined;
+  const claimed = firstStringAttribute(attributes, 'audit.tenant.id') ?? (resource.attributes['tenant.id'] || 'default');
+  return claimed === tenant ? rec.wire : undefined;
 }

@@ -221,7 +221,13 @@ function readScopeLogs(r: Reader, end: number): ScopeLogs {
     const tag = r.uint32();
     const field = tag >>> 3;
     const wire = tag & 7;
-    if (field === 2 && wire === LEN) logRecords.push(readLogRecord(r, endOf(r)));
+    if (field === 2 && wire === LEN) {
+      const end = endOf(r);
+      const start = r.pos;
+      const record = readLogRecord(r, end);
+      record.wire = r.buf.subarray(start, end);
+      logRecords.push(record);
+    }
     else if (field === 1 && wire === LEN) {
       const scopeEnd = endOf(r);
       while (r.pos < scopeEnd) {
