@@ -1,6 +1,7 @@
 /**
- * The newest committed rows, kept by the export thread as the commits' own Native blocks,
- * so a destination that keeps up is fed without reading its rows back out of the engine.
+ * The newest committed rows, kept by the export thread as the commits' own Native blocks
+ * (with the bytes OTLP records arrived in, where export may send those as they are), so a
+ * destination that keeps up is fed without reading its rows back out of the engine.
  * Reads there cost the engine about as much as ingesting the rows did (rows of a sequence
  * range lie scattered over the sort key), and under full load they halved ingest.
  *
@@ -36,7 +37,7 @@ const TEXT_COLUMNS = [
   'request_url', 'message', 'changes', 'metadata', 'service_name', 'severity_text', 'trace_id', 'span_id', 'source', 'raw',
 ] as const satisfies ReadonlyArray<keyof ExportRow>;
 
-/** Every ExportRow field but seq, with the column it comes from. */
+/** Every ExportRow field but seq and wire, with the column it comes from. */
 const FIELD_COLUMNS: ReadonlyArray<readonly [keyof ExportRow, string]> = [
   ...TEXT_COLUMNS.map((name) => [name, name] as const),
   ['occurred_ns', 'occurred_at'],
