@@ -227,8 +227,7 @@ function readScopeLogs(r: Reader, end: number): ScopeLogs {
       const record = readLogRecord(r, end);
       record.wire = r.buf.subarray(start, end);
       logRecords.push(record);
-    }
-    else if (field === 1 && wire === LEN) {
+    } else if (field === 1 && wire === LEN) {
       const scopeEnd = endOf(r);
       while (r.pos < scopeEnd) {
         const inner = r.uint32();
