@@ -222,10 +222,10 @@ function readScopeLogs(r: Reader, end: number): ScopeLogs {
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 2 && wire === LEN) {
-      const end = endOf(r);
+      const recordEnd = endOf(r);
       const start = r.pos;
-      const record = readLogRecord(r, end);
-      record.wire = r.buf.subarray(start, end);
+      const record = readLogRecord(r, recordEnd);
+      record.wire = r.buf.subarray(start, recordEnd); // export may send it on as it came
       logRecords.push(record);
     } else if (field === 1 && wire === LEN) {
       const scopeEnd = endOf(r);
