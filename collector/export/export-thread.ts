@@ -36,8 +36,9 @@ function ask(message: (request: number) => FromExportThread): Promise<Uint8Array
 }
 
 /**
- * The newest commits, for loops that keep up. 64 MiB is about 30,000 typical rows, over a
- * second of full ingest: a loop further behind than that reads from the store.
+ * The newest commits, for loops that keep up. 64 MiB is about 23,000 typical rows (2.1 KB
+ * of block and 0.8 KB of received bytes each), about a second of full ingest: a loop
+ * further behind than that reads from the store.
  */
 const tail = new CommittedTail(64 * 1024 * 1024);
 
