@@ -77,6 +77,18 @@ describe('committed tail', () => {
     expect(tail.read(10, 15, 100, ALL)).toEqual([]);
   });
 
+  it('refuses data that does not check out, keeping what it had', () => {
+    const tail = new CommittedTail(1 << 20);
+    const a = commit(1, 10);
+    tail.add(a.range, a.data);
+    const b = commit(11, 20);
+    expect(() => tail.add(b.range, b.data.subarray(0, b.data.length - 3))).toThrow(/ends in the middle/);
+    expect(() => tail.add(b.range, b.data, { data: Buffer.alloc(4), lengths: new Uint32Array(9) })).toThrow(/received lengths/);
+    expect(tail.range).toEqual({ afterSeq: 0, lastSeq: 10 });
+    tail.add(b.range, b.data, { data: Buffer.from([1, 2, 3]), lengths: Uint32Array.from([3, 0, 0, 0, 0, 0, 0, 0, 0, 0]) });
+    expect(tail.read(10, 12, 10, ALL)!.map((r) => r.wire && [...r.wire])).toEqual([[1, 2, 3], undefined]);
+  });
+
   it('drops the oldest commits past its size, keeping the newest', () => {
     const first = commit(1, 50);
     const tail = new CommittedTail(first.data.length + 10);

@@ -22,6 +22,7 @@ export interface CommittedRange {
 
 interface TailEntry extends CommittedRange {
   data: Buffer;
+  blocks: NativeBlockIndex[];
   received: ReceivedRecords | undefined;
   /** Parsed on first use; kept for the newest few entries only. */
   rows: ExportRow[] | undefined;
@@ -96,12 +97,25 @@ export interface ReceivedRecords {
   lengths: Uint32Array;
 }
 
-/** The rows of committed blocks, as export reads them from the store, with their bytes as received where known. */
-export function exportRowsOf(data: Buffer, received?: ReceivedRecords): ExportRow[] {
+/** Throws unless `received` has one length per row of the blocks and exactly the bytes they add up to. */
+function checkReceived(blocks: ReadonlyArray<NativeBlockIndex>, received: ReceivedRecords): void {
+  const rows = blocks.reduce((n, b) => n + b.rows, 0);
+  const bytes = received.lengths.reduce((n, l) => n + l, 0);
+  if (rows !== received.lengths.length || bytes !== received.data.length) {
+    throw new Error(`committed blocks hold ${rows} rows but ${received.lengths.length} received lengths (${bytes} of ${received.data.length} bytes) came with them`);
+  }
+}
+
+/**
+ * The rows of committed blocks, as export reads them from the store, with their bytes as
+ * received where known. `blocks` (the blocks' index) is computed when not given.
+ */
+export function exportRowsOf(data: Buffer, received?: ReceivedRecords, blocks: ReadonlyArray<NativeBlockIndex> = indexNativeBlocks(data)): ExportRow[] {
+  if (received) checkReceived(blocks, received);
   const rows: ExportRow[] = [];
   let row = 0;
   let at = 0;
-  for (const index of indexNativeBlocks(data)) {
+  for (const index of blocks) {
     const block = new BlockColumns(data, index);
     const seq = block.values('ingest_seq') as number[];
     for (let i = 0; i < index.rows; i++, row++) {
@@ -110,7 +124,6 @@ export function exportRowsOf(data: Buffer, received?: ReceivedRecords): ExportRo
       at += length;
     }
   }
-  if (received && row !== received.lengths.length) throw new Error(`committed blocks hold ${row} rows but ${received.lengths.length} received lengths came with them`);
   return rows;
 }
 
@@ -133,11 +146,17 @@ export class CommittedTail {
     return first && last ? { afterSeq: first.afterSeq, lastSeq: last.lastSeq } : undefined;
   }
 
-  /** A commit's blocks (an empty buffer when all its rows were duplicates), and its records' bytes as received. */
+  /**
+   * A commit's blocks (an empty buffer when all its rows were duplicates), and its records'
+   * bytes as received. Checked whole here, so rows decoded later cannot fail: data that
+   * does not check out throws and is not kept (the store serves those rows instead).
+   */
   add(range: CommittedRange, data: Buffer, received?: ReceivedRecords): void {
+    const blocks = indexNativeBlocks(data);
+    if (received) checkReceived(blocks, received);
     const last = this.entries[this.entries.length - 1];
     if (last && last.lastSeq !== range.afterSeq) this.clear();
-    this.entries.push({ ...range, data, received, rows: undefined });
+    this.entries.push({ ...range, data, blocks, received, rows: undefined });
     this.bytes += data.length + (received?.data.length ?? 0);
     // The newest commit stays even when it alone is over the limit.
     while (this.bytes > this.maxBytes && this.entries.length > 1) {
@@ -177,7 +196,7 @@ export class CommittedTail {
 
   private rowsOf(entry: TailEntry): ExportRow[] {
     if (entry.rows) return entry.rows;
-    entry.rows = exportRowsOf(entry.data, entry.received);
+    entry.rows = exportRowsOf(entry.data, entry.received, entry.blocks);
     this.parsed.push(entry);
     if (this.parsed.length > PARSED_ENTRIES) this.parsed.shift()!.rows = undefined;
     return entry.rows;

@@ -111,7 +111,13 @@ port.on('message', (message: ToExportThread) => {
           message.wire && message.wireLengths
             ? { data: bufferOf(message.wire), lengths: new Uint32Array(message.wireLengths.buffer, message.wireLengths.byteOffset, message.wireLengths.byteLength / 4) }
             : undefined;
-        tail.add({ afterSeq: message.afterSeq, lastSeq: message.committedSeq }, bufferOf(message.data), received);
+        try {
+          tail.add({ afterSeq: message.afterSeq, lastSeq: message.committedSeq }, bufferOf(message.data), received);
+        } catch (error) {
+          // A bug, not a state: say so, and let the store serve these rows (the chain restarts).
+          log.error('committed rows could not be read; export reads them from the store', { error: (error as Error).message });
+          tail.clear();
+        }
       } else {
         tail.clear(); // no loop was running: the chain has a gap now
       }
