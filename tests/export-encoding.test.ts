@@ -100,13 +100,14 @@ describe('records sent as they arrived', () => {
 
   it('writes the same message from the bytes as from raw', () => {
     const events = [...ingest([withUid(1), withUid(2, { 'audit.tenant.id': 'globex' })]), ...ingest([withUid(3)], 'bound-tenant')];
-    const encoded = encodeRows(events, 10, 'c');
-    expect(encoded.wire!.lengths[2]).toBe(0);
-    const rows = exportRowsOf(encoded.buffer, encoded.wire);
+    expect(encodeRows(events, 10, 'c').received).toBeUndefined(); // kept only when asked (while export runs)
+    const encoded = encodeRows(events, 10, 'c', undefined, true);
+    expect(encoded.received!.lengths[2]).toBe(0);
+    const rows = exportRowsOf(encoded.buffer, encoded.received);
     expect(rows.map((r) => r.wire !== undefined)).toEqual([true, true, false]);
     const viaRaw = rows.map((row) => ({ ...Object.fromEntries(Object.keys(base).map((k) => [k, row[k as keyof ExportRow]])), wire: undefined }) as ExportRow);
     expect(decoded(encodeExportRequest(rows, 'protobuf'))).toEqual(decoded(encodeExportRequest(viaRaw, 'protobuf')));
-    expect(() => exportRowsOf(encoded.buffer, { data: encoded.wire!.data, lengths: encoded.wire!.lengths.subarray(1) })).toThrow(/received lengths/);
+    expect(() => exportRowsOf(encoded.buffer, { data: encoded.received!.data, lengths: encoded.received!.lengths.subarray(1) })).toThrow(/received lengths/);
   });
 
   it('sends the very bytes received, fields it does not know included', () => {
@@ -118,8 +119,8 @@ describe('records sent as they arrived', () => {
     w.uint32(18).fork().uint32(18).bytes(record).ldelim().ldelim();
     const [event] = normalizeExportRequest(decodeProtobuf(w.finish()), context()).events;
     expect(Buffer.from(event!.wire!)).toEqual(record);
-    const encoded = encodeRows([event!], 1, 'c');
-    const body = encodeExportRequest(exportRowsOf(encoded.buffer, encoded.wire), 'protobuf');
+    const encoded = encodeRows([event!], 1, 'c', undefined, true);
+    const body = encodeExportRequest(exportRowsOf(encoded.buffer, encoded.received), 'protobuf');
     expect(body.includes(record)).toBe(true);
     expect(encodeExportRequest(exportRowsOf(encoded.buffer), 'protobuf').includes(record)).toBe(false); // from raw: re-encoded
   });

@@ -93,6 +93,7 @@ describe('export to OTLP receivers', () => {
     expect(status('thousand')).toMatchObject({ state: 'ok', exported_records: 1530, last_error: null });
     // Loops that keep up are fed from the commits themselves, not by reading the store.
     expect(sidecar.exports.storeReads).toBe(0);
+    expect(sidecar.store.keepReceivedBytes()).toBe(true);
   });
 
   it('sends the configured headers and the §5 attributes', () => {

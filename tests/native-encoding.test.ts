@@ -14,7 +14,7 @@ import { SPOOL_PREFIX, spoolBase } from '../collector/store/embedded-connection.
 import { insertBlocks } from '../collector/store/insert-blocks.js';
 import { migrate } from '../collector/store/migrations.js';
 import { NativeWriter } from '../collector/store/native-writer.js';
-import { readNativeBlocks } from '../collector/store/native-reader.js';
+import { indexNativeBlocks, readNativeColumn } from '../collector/store/native-reader.js';
 import { exportRowsOf } from '../collector/export/committed-tail.js';
 import { readRows, RowReader } from '../collector/export/row-reader.js';
 import { RowBinaryReader } from '../collector/store/row-binary-reader.js';
@@ -162,9 +162,10 @@ describe('Native blocks', () => {
     expect(fromStore).toHaveLength(3);
     expect(fromBlocks).toEqual(fromStore);
     expect((fromBlocks[0]!.attributes as Record<string, string>)['__proto__']).toBe('kept');
-    expect(readNativeBlocks(Buffer.concat(blocks)).map((b) => b.rows)).toEqual([2, 1]);
-    expect(readNativeBlocks(Buffer.concat(blocks))[1]!.columns.get('raw')).toEqual([events[2]!.raw]);
-    expect(() => readNativeBlocks(blocks[0]!.subarray(0, blocks[0]!.length - 1))).toThrow(/ends in the middle/);
+    const index = indexNativeBlocks(Buffer.concat(blocks));
+    expect(index.map((b) => b.rows)).toEqual([2, 1]);
+    expect(readNativeColumn(Buffer.concat(blocks), index[1]!.columns.get('raw')!, 1)).toEqual([events[2]!.raw]);
+    expect(() => indexNativeBlocks(blocks[0]!.subarray(0, blocks[0]!.length - 1))).toThrow(/ends in the middle/);
   });
 
   it('removes the insert files a crashed process left, and no one else\u2019s', () => {

@@ -34,6 +34,8 @@ describe('schema', () => {
     expect([...INSERT_COLUMNS].sort()).toEqual(AUDIT_EVENT_COLUMNS.map((c) => c.name).sort());
     const [ttl] = await queryRows<{ q: string }>(sidecar, "SELECT create_table_query AS q FROM system.tables WHERE database = 'audit' AND name = 'events'");
     expect(ttl!.q).toContain('TTL toDateTime(occurred_at) + toIntervalDay(retention_days)');
+    // No destination: ingest does not copy records' bytes for an export that is not running.
+    expect(sidecar.store.keepReceivedBytes()).toBe(false);
   });
 
   it('applies migrations once; running them again changes nothing', async () => {

@@ -11,7 +11,9 @@
  * again. A read is answered here only when the chain covers all of it; anything older or
  * outside goes to the store, which stays the source of truth.
  */
+import { AUDIT_EVENT_COLUMNS } from '../../schemas/audit-event.js';
 import { indexNativeBlocks, readNativeColumn, type NativeBlockIndex, type NativeValue } from '../store/native-reader.js';
+import type { ReceivedRecords } from '../store/row-encoding.js';
 import type { ExportRow, RowFilter } from './row-reader.js';
 
 export interface CommittedRange {
@@ -31,21 +33,14 @@ interface TailEntry extends CommittedRange {
 /** Entries whose parsed rows are kept: other destinations reading the same rows soon reuse them. */
 const PARSED_ENTRIES = 2;
 
-/** ExportRow's text fields, each named as its column. */
-const TEXT_COLUMNS = [
-  'event_id', 'tenant_id', 'event_type', 'action', 'outcome', 'actor_id', 'actor_name', 'actor_email', 'actor_type',
-  'client_ip', 'user_agent', 'team_id', 'project_id', 'resource_type', 'resource_id', 'resource_name', 'request_method',
-  'request_url', 'message', 'changes', 'metadata', 'service_name', 'severity_text', 'trace_id', 'span_id', 'source', 'raw',
-] as const satisfies ReadonlyArray<keyof ExportRow>;
+/** Columns an ExportRow does not have (ingest_seq is its `seq`, read eagerly). */
+const NOT_EXPORTED = new Set(['ingest_seq', 'collector_id', 'received_at', 'retention_days']);
 
-/** Every ExportRow field but seq and wire, with the column it comes from. */
-const FIELD_COLUMNS: ReadonlyArray<readonly [keyof ExportRow, string]> = [
-  ...TEXT_COLUMNS.map((name) => [name, name] as const),
-  ['occurred_ns', 'occurred_at'],
-  ['attributes', 'attributes'],
-  ['resource_attributes', 'resource_attributes'],
-  ['severity_number', 'severity_number'],
-];
+/** Every ExportRow field but seq and wire, with the column it comes from: each is named as its column but occurred_ns. */
+const FIELD_COLUMNS: ReadonlyArray<readonly [string, string]> = AUDIT_EVENT_COLUMNS.filter((c) => !NOT_EXPORTED.has(c.name)).map((c) => [
+  c.name === 'occurred_at' ? 'occurred_ns' : c.name,
+  c.name,
+]);
 
 /** One block's columns, each decoded the first time one of its rows reads it. */
 class BlockColumns {
@@ -89,12 +84,6 @@ for (const [field, column] of FIELD_COLUMNS) {
     },
     enumerable: true,
   });
-}
-
-/** Records' bytes as received: `lengths` has one entry per row of the blocks (0: none). */
-export interface ReceivedRecords {
-  data: Buffer;
-  lengths: Uint32Array;
 }
 
 /** Throws unless `received` has one length per row of the blocks and exactly the bytes they add up to. */

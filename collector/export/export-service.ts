@@ -90,6 +90,7 @@ export class ExportService {
       throw error;
     }
     store.onCommit((commit) => service.exportThread.committed(commit));
+    store.keepReceivedBytes = () => service.exportThread.feedsLoops;
     return service;
   }
 

@@ -68,7 +68,7 @@ export class ExportThread {
   private closing: Promise<void> | undefined;
   private exited = false;
   /** Reads the store served for the loops (a loop that keeps up is fed from the commits instead). */
-  storeReads = 0;
+  private storeReadCount = 0;
 
   constructor(
     private readonly reader: RowReader,
@@ -94,7 +94,7 @@ export class ExportThread {
   private read(message: Extract<FromExportThread, { type: 'read' }>): void {
     this.reader.readRaw(message.after, message.through, message.limit, message.filter).then(
       (data) => {
-        this.storeReads += 1;
+        this.storeReadCount += 1;
         // A fresh, exactly sized copy owns its ArrayBuffer outright, so it can be transferred.
         const owned = new Uint8Array(data.length);
         owned.set(data);
@@ -149,22 +149,36 @@ export class ExportThread {
    * New rows are committed. While loops run, the commit's blocks go along (copied once into
    * a buffer the thread then owns) so loops that keep up are fed without a read.
    */
+  get storeReads(): number {
+    return this.storeReadCount;
+  }
+
+  /** Whether commits are handed to the thread's loops (the store then keeps records' bytes as received). */
+  get feedsLoops(): boolean {
+    return this.workers.size > 0;
+  }
+
   committed(commit: CommittedBatch): void {
     const range = { afterSeq: commit.afterSeq, committedSeq: commit.lastSeq };
-    if (this.workers.size === 0) {
+    if (!this.feedsLoops) {
       this.send({ type: 'committed', ...range });
       return;
     }
     const data = concat(commit.blocks);
-    if (commit.wires.every((w) => w === undefined)) {
+    if (commit.received.every((r) => r === undefined)) {
       this.send({ type: 'committed', ...range, data }, [data.buffer]);
       return;
     }
     // One length per row of every block, 0 where a row has no bytes as received.
-    const lengths = commit.blocks.map((block, i) => commit.wires[i]?.lengths ?? new Uint32Array(nativeBlockRows(block)));
-    const wire = concat(commit.wires.flatMap((w) => (w ? [w.data] : [])));
-    const wireLengths = concat(lengths.map((l) => new Uint8Array(l.buffer, l.byteOffset, l.byteLength)));
-    this.send({ type: 'committed', ...range, data, wire, wireLengths }, [data.buffer, wire.buffer, wireLengths.buffer]);
+    const lengths = commit.blocks.map((block, i) => commit.received[i]?.lengths ?? new Uint32Array(nativeBlockRows(block)));
+    const receivedLengths = new Uint32Array(lengths.reduce((n, l) => n + l.length, 0));
+    let at = 0;
+    for (const l of lengths) {
+      receivedLengths.set(l, at);
+      at += l.length;
+    }
+    const received = concat(commit.received.flatMap((r) => (r ? [r.data] : [])));
+    this.send({ type: 'committed', ...range, data, received, receivedLengths }, [data.buffer, received.buffer, receivedLengths.buffer]);
   }
 
   stopWorker(id: string): Promise<void> {

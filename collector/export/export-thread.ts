@@ -107,10 +107,7 @@ port.on('message', (message: ToExportThread) => {
     }
     case 'committed':
       if (message.data) {
-        const received =
-          message.wire && message.wireLengths
-            ? { data: bufferOf(message.wire), lengths: new Uint32Array(message.wireLengths.buffer, message.wireLengths.byteOffset, message.wireLengths.byteLength / 4) }
-            : undefined;
+        const received = message.received && message.receivedLengths ? { data: bufferOf(message.received), lengths: message.receivedLengths } : undefined;
         try {
           tail.add({ afterSeq: message.afterSeq, lastSeq: message.committedSeq }, bufferOf(message.data), received);
         } catch (error) {

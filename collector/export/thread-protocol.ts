@@ -11,10 +11,10 @@ export type ToExportThread =
   | { type: 'start'; id: string; destination: Destination; publicOnly: boolean; position: number; committedSeq: number }
   /**
    * Rows committed with afterSeq < ingest_seq <= committedSeq; `data` holds all of them as
-   * Native blocks when sent, `wire` the bytes as received of those that have them, and
-   * `wireLengths` (Uint32, one per row) how many bytes of `wire` each row has.
+   * Native blocks when sent, `received` the bytes as received of those that have them, and
+   * `receivedLengths` (one per row, 0: none) how many of those bytes each row has.
    */
-  | { type: 'committed'; afterSeq: number; committedSeq: number; data?: Uint8Array; wire?: Uint8Array; wireLengths?: Uint8Array }
+  | { type: 'committed'; afterSeq: number; committedSeq: number; data?: Uint8Array; received?: Uint8Array; receivedLengths?: Uint32Array }
   | { type: 'stop'; id: string }
   | { type: 'rows'; request: number; data: Uint8Array }
   | { type: 'readFailed'; request: number; message: string }

@@ -13,7 +13,7 @@ import { GroupCommit } from './group-commit.js';
 import { IngestSequence } from './ingest-sequence.js';
 import { migrate } from './migrations.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { duplicateKey, encodeRows, keepRows, type EncodedRows, type WireRecords } from './row-encoding.js';
+import { duplicateKey, encodeRows, keepRows, type EncodedRows, type ReceivedRecords } from './row-encoding.js';
 import { insertBlocks } from './insert-blocks.js';
 
 const lacksSourceTime = (event: AuditEvent): boolean => event.occurred_at_is_receive_time === true;
@@ -24,7 +24,7 @@ export interface CommittedBatch {
   lastSeq: number;
   blocks: ReadonlyArray<Buffer>;
   /** Per block, its records' bytes as received where export may send them as they are. */
-  wires: ReadonlyArray<WireRecords | undefined>;
+  received: ReadonlyArray<ReceivedRecords | undefined>;
 }
 
 export interface EventStoreOptions {
@@ -39,6 +39,11 @@ export class EventStore {
   private closed = false;
   private lastCommittedSeq: number;
   private readonly commitListeners: Array<(commit: CommittedBatch) => void> = [];
+  /**
+   * Whether commits should carry the records' bytes as received (export sets this: while
+   * no destination runs, copying them would be work for nothing on the ingest path).
+   */
+  keepReceivedBytes: () => boolean = () => false;
 
   private constructor(
     readonly config: StoreConfig,
@@ -84,7 +89,7 @@ export class EventStore {
   submit(events: ReadonlyArray<AuditEvent>): Promise<void> {
     if (events.length === 0) return Promise.resolve();
     if (!this.groupCommit.hasRoomFor(events.length)) return Promise.reject(new StoreBusyError(this.pendingRows));
-    const rows = encodeRows(events, this.sequence.take(events.length), this.options.collectorId, lacksSourceTime);
+    const rows = encodeRows(events, this.sequence.take(events.length), this.options.collectorId, lacksSourceTime, this.keepReceivedBytes());
     return this.groupCommit.submit(rows);
   }
 
@@ -163,14 +168,14 @@ export class EventStore {
     // Numbers are taken in queue order and batches leave it in that order: one range.
     const afterSeq = batches[0]!.lastSeq - batches[0]!.count;
     const blocks: Buffer[] = [];
-    const wires: Array<WireRecords | undefined> = [];
+    const received: Array<ReceivedRecords | undefined> = [];
     try {
       await this.sequence.ensureReserved(lastSeq);
       (await this.withoutDuplicates(batches)).forEach((block, i) => {
         if (block.length === 0) return;
         blocks.push(block);
         // A block re-encoded without some rows no longer lines up with its records' bytes.
-        wires.push(block === batches[i]!.buffer ? batches[i]!.wire : undefined);
+        received.push(block === batches[i]!.buffer ? batches[i]!.received : undefined);
       });
       if (blocks.length > 0) await insertBlocks(this.ingestClient, this.config.database, blocks, this.config.insertTimeoutMs); // none: every row was stored already
     } catch (error) {
@@ -182,7 +187,7 @@ export class EventStore {
     this.options.metrics?.commitRows.observe(rows);
     this.options.metrics?.commitSeconds.observe((Date.now() - started) / 1000);
     this.lastCommittedSeq = lastSeq;
-    for (const listener of this.commitListeners) listener({ afterSeq, lastSeq, blocks, wires });
+    for (const listener of this.commitListeners) listener({ afterSeq, lastSeq, blocks, received });
   }
 
   /** Commits what is waiting, then closes every client (and drains chDB). Safe twice. */

@@ -12,11 +12,6 @@ import { RowBinaryReader } from './row-binary-reader.js';
 /** A column's values by type: numbers for UInt8/16/64, exact decimal strings for DateTime64. */
 export type NativeValue = string | number | Record<string, string>;
 
-export interface NativeBlock {
-  rows: number;
-  columns: Map<string, NativeValue[]>;
-}
-
 /** Where a column's values start in the buffer, and their type. */
 export interface NativeColumn {
   type: string;
@@ -106,12 +101,4 @@ export function nativeBlockRows(data: Buffer): number {
   const r = new RowBinaryReader(data);
   r.varUInt(); // columns
   return r.varUInt();
-}
-
-/** Every block in `data`, in order, every column decoded. */
-export function readNativeBlocks(data: Buffer): NativeBlock[] {
-  return indexNativeBlocks(data).map((block) => ({
-    rows: block.rows,
-    columns: new Map([...block.columns].map(([name, column]) => [name, readNativeColumn(data, column, block.rows)])),
-  }));
 }

@@ -117,8 +117,8 @@ export interface EncodedRows {
   lastSeq: number;
   /** Set when some rows must be checked against stored ones before insert (see EventStore). */
   duplicateCheck?: DuplicateCheck;
-  /** The records' bytes as received, for export (see WireRecords); not stored. */
-  wire?: WireRecords;
+  /** The records' bytes as received, for export (see ReceivedRecords); not stored. */
+  received?: ReceivedRecords;
 }
 
 /**
@@ -126,12 +126,12 @@ export interface EncodedRows {
  * out of the request body so it is not kept. Export sends a record's bytes unchanged when
  * it has them instead of re-encoding its `raw`.
  */
-export interface WireRecords {
+export interface ReceivedRecords {
   data: Buffer;
   lengths: Uint32Array;
 }
 
-function wireRecordsOf(events: ReadonlyArray<AuditEvent>): WireRecords | undefined {
+function receivedRecordsOf(events: ReadonlyArray<AuditEvent>): ReceivedRecords | undefined {
   let bytes = 0;
   for (const e of events) bytes += e.wire?.length ?? 0;
   if (bytes === 0) return undefined;
@@ -159,21 +159,23 @@ export const duplicateKey = (tenant: string, eventId: string): string => `${tena
 
 /**
  * Encodes events numbered firstSeq, firstSeq+1, … `needsCheck(e)` marks the events whose
- * duplicates the table's sort key cannot catch.
+ * duplicates the table's sort key cannot catch. With `keepReceived`, the records' bytes as
+ * received are copied beside the block (only worth it while export runs).
  */
 export function encodeRows(
   events: ReadonlyArray<AuditEvent>,
   firstSeq: number,
   collectorId: string,
   needsCheck?: (event: AuditEvent) => boolean,
+  keepReceived = false,
 ): EncodedRows {
   const rows: EncodedRows = {
     buffer: encodeBlock(events, (i) => firstSeq + i, collectorId),
     count: events.length,
     lastSeq: firstSeq + events.length - 1,
   };
-  const wire = wireRecordsOf(events);
-  if (wire) rows.wire = wire;
+  const received = keepReceived ? receivedRecordsOf(events) : undefined;
+  if (received) rows.received = received;
   if (needsCheck && events.some(needsCheck)) {
     const keys = events.map((e) => (needsCheck(e) ? duplicateKey(e.tenant_id, e.event_id) : ''));
     rows.duplicateCheck = { events, firstSeq, collectorId, keys };
