@@ -12,15 +12,15 @@ import { encodeProtobuf, otlpRequest } from './support/otlp.js';
 
 const SECRET = 'Bearer siem-secret-token-1234';
 let sidecar: Sidecar;
-const receivers = {} as Record<"one" | "seven" | "thousand" | "flaky" | "slow" | "auth" | "json" | "small", TestReceiver>;
+const receivers = {} as Record<"one" | "seven" | "thousand" | "flaky" | "slow" | "auth" | "json" | "small" | "sparse", TestReceiver>;
 const logLines: string[] = [];
 let options: TestConfigOptions;
 let state = { down: false, retryAfterOnce: false, requireKey: 'right' };
 let sent = 0;
 
-async function ingest(count: number, eventName = 'export.test') {
-  for (let done = 0; done < count; done += 100) {
-    const n = Math.min(100, count - done);
+async function ingest(count: number, eventName = 'export.test', perRequest = 100) {
+  for (let done = 0; done < count; done += perRequest) {
+    const n = Math.min(perRequest, count - done);
     const records = Array.from({ length: n }, () => {
       sent += 1;
       return { eventName, body: `event ${sent}`, attributes: { 'user.id': 'u', 'log.record.uid': `uid-${sent}`, n: sent } };
@@ -51,6 +51,7 @@ beforeAll(async () => {
   receivers.auth = await startReceiver((r) => (r.headers['x-api-key'] === state.requireKey ? { status: 200 } : { status: 401, body: '{"message":"bad key"}' }));
   receivers.json = await startReceiver();
   receivers.small = await startReceiver((r) => (r.records.length > 40 ? { status: 413 } : { status: 200 }));
+  receivers.sparse = await startReceiver();
   const fast = { retry: { initial_interval: '100ms', max_interval: '500ms' } };
   options = {
     dataDir: tempDir(),
@@ -198,5 +199,33 @@ describe('export to OTLP receivers', () => {
     expect(sidecar.exports.storeReads).toBeGreaterThan(0); // what was committed before the restart
     const delivered = new Set(sequence(receivers.flaky.accepted));
     for (let n = 1; n <= sent; n++) expect(delivered.has(n)).toBe(true);
+  });
+
+  it('replays a long history to a destination whose filter matches rarely, across a gap in the sequence', async () => {
+    const rare: number[] = [];
+    await ingest(1, 'export.rare');
+    rare.push(sent);
+    await ingest(6000, 'export.bulk', 1000);
+    await ingest(1, 'export.rare');
+    rare.push(sent);
+    await ingest(6000, 'export.bulk', 1000);
+    // What a crash leaves: a reservation far above the last committed number, so the next
+    // start continues a million numbers higher.
+    const [row] = await (await sidecar.store.readClient.query({ query: 'SELECT collector_id FROM audit.events LIMIT 1', format: 'JSONEachRow' })).json<{ collector_id: string }>();
+    await sidecar.store.readClient.insert({
+      table: 'audit.ingest_sequence',
+      values: [{ collector_id: row!.collector_id, reserved_through: sidecar.store.committedSeq + 1_000_000, reserved_at: '2999-01-01 00:00:00' }],
+      format: 'JSONEachRow',
+    });
+    await sidecar.stop();
+    const sparse = { endpoint: receivers.sparse.url, max_batch_size: 1000, event_types: ['export.rare'], start_from: 'earliest' as const };
+    sidecar = await startTestSidecar({ ...options, destinations: { ...options.destinations, sparse } });
+    await ingest(1, 'export.rare');
+    rare.push(sent);
+    await waitFor(() => receivers.sparse.accepted.length >= 3, 20_000, 'the rare events');
+    expect(sequence(receivers.sparse.accepted)).toEqual(rare);
+    expect(sidecar.store.committedSeq).toBeGreaterThan(1_000_000);
+    await waitFor(() => receivers.thousand.accepted.length >= sent, 20_000, 'everything, across the gap');
+    expect(sequence(receivers.thousand.accepted).slice(-12_002)).toEqual(Array.from({ length: 12_002 }, (_, i) => sent - 12_001 + i));
   });
 });

@@ -71,6 +71,14 @@ export class ExportWorker {
   private buffer: ExportRow[] = [];
   /** The read of the rows after the buffer, started while the buffer is being sent. */
   private nextRead: Promise<ExportRow[]> | undefined;
+  /**
+   * How many ingest_seq numbers past its start one read covers at most. Bounded only by
+   * the newest commit, every read made the engine sort the sequence numbers of the whole
+   * backlog; bounded, a read costs about the same however far behind the loop is. The span
+   * doubles while reads come back sparse (a filter that rarely matches, the gap a crash
+   * leaves in the sequence) and halves once they fill up again.
+   */
+  private span: number;
   /** The next batch's body, encoded and compressed while the receiver handles the current one. */
   private ahead: { firstSeq: number; count: number; body: Promise<Buffer> } | undefined;
 
@@ -79,6 +87,7 @@ export class ExportWorker {
     startPosition: number,
   ) {
     this.batchLimit = deps.destination.maxBatchSize;
+    this.span = this.readSize();
     this.status = initialStatus(deps.destination, startPosition);
   }
 
@@ -114,13 +123,27 @@ export class ExportWorker {
     return { tenant: this.deps.destination.tenant, eventTypes: this.deps.destination.eventTypes };
   }
 
+  /** The end of the next read after `after`: the newest commit, or less when that is far. */
+  private readEnd(after: number, committed: number): number {
+    return Math.min(committed, after + this.span);
+  }
+
+  /** The rows after `after` up to `end`; adapts the span to how many came back. */
+  private async readRows(after: number, end: number, committed: number): Promise<ExportRow[]> {
+    const size = this.readSize();
+    const rows = await this.deps.reader.read(after, end, size, this.filter());
+    if (rows.length < size / 2 && end < committed) this.span = Math.min(this.span * 2, Number.MAX_SAFE_INTEGER);
+    else if (rows.length === size) this.span = Math.max(size, Math.floor(this.span / 2));
+    return rows;
+  }
+
   /** Overlaps the next read with sending: starts it once half the buffer is left. */
   private prefetch(): void {
     if (this.nextRead || this.buffer.length === 0 || this.buffer.length > this.readSize() / 2) return;
     const after = this.buffer[this.buffer.length - 1]!.seq;
-    const through = this.deps.committedSeq();
-    if (through <= after) return;
-    const read = this.deps.reader.read(after, through, this.readSize(), this.filter());
+    const committed = this.deps.committedSeq();
+    if (committed <= after) return;
+    const read = this.readRows(after, this.readEnd(after, committed), committed);
     read.catch(() => undefined); // a failure surfaces when the result is used
     this.nextRead = read;
   }
@@ -169,15 +192,18 @@ export class ExportWorker {
     const d = this.deps.destination;
     while (!this.stopped) {
       this.dirty = false;
-      const through = this.deps.committedSeq();
+      const committed = this.deps.committedSeq();
+      // What an empty buffer after the reads below proves: no row for this destination up to here.
+      let through = committed;
       try {
         if (this.buffer.length === 0 && this.nextRead) {
           const prefetched = this.nextRead;
           this.nextRead = undefined;
           this.buffer = await prefetched;
         }
-        if (this.buffer.length === 0 && through > this.status.position) {
-          this.buffer = await this.deps.reader.read(this.status.position, through, this.readSize(), this.filter());
+        if (this.buffer.length === 0 && committed > this.status.position) {
+          through = this.readEnd(this.status.position, committed);
+          this.buffer = await this.readRows(this.status.position, through, committed);
         }
         this.prefetch();
       } catch (error) {
@@ -187,8 +213,10 @@ export class ExportWorker {
         continue;
       }
       if (this.buffer.length === 0) {
-        // Nothing new passes this destination's filter up to `through`: move past it.
+        // Nothing new passes this destination's filter up to `through`: move past it, and
+        // wait for commits only once nothing committed is left to look at.
         if (through > this.status.position) this.advance(through, 0);
+        if (through < committed) continue;
         await this.sleep(1_000, true);
         continue;
       }
