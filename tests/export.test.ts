@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../collector/log.js';
 import type { Sidecar } from '../collector/sidecar.js';
 import { attr, startReceiver, waitFor, type TestReceiver } from './support/otlp-receiver.js';
-import { startTestSidecar, tempDir, type TestConfigOptions } from './support/sidecar.js';
+import { startTestSidecar, tempDir, testConfig, type TestConfigOptions } from './support/sidecar.js';
+import { closeClients, openClient } from '../collector/store/clickhouse-client.js';
 import { encodeProtobuf, otlpRequest } from './support/otlp.js';
 
 const SECRET = 'Bearer siem-secret-token-1234';
@@ -209,15 +210,18 @@ describe('export to OTLP receivers', () => {
     await ingest(1, 'export.rare');
     rare.push(sent);
     await ingest(6000, 'export.bulk', 1000);
-    // What a crash leaves: a reservation far above the last committed number, so the next
-    // start continues a million numbers higher.
     const [row] = await (await sidecar.store.readClient.query({ query: 'SELECT collector_id FROM audit.events LIMIT 1', format: 'JSONEachRow' })).json<{ collector_id: string }>();
-    await sidecar.store.readClient.insert({
-      table: 'audit.ingest_sequence',
-      values: [{ collector_id: row!.collector_id, reserved_through: sidecar.store.committedSeq + 1_000_000, reserved_at: '2999-01-01 00:00:00' }],
-      format: 'JSONEachRow',
-    });
+    const lastCommitted = sidecar.store.committedSeq;
     await sidecar.stop();
+    // What a crash leaves instead of a clean stop's record: the newest reservation, a block
+    // above the last committed number, so the next start continues a million numbers higher.
+    const store = testConfig(options).store;
+    const client = openClient(store, 'export-test');
+    try {
+      await client.insert({ table: 'audit.ingest_sequence', values: [{ collector_id: row!.collector_id, reserved_through: lastCommitted + 1_000_000 }], format: 'JSONEachRow' });
+    } finally {
+      await closeClients([client], store.endpoint);
+    }
     const sparse = { endpoint: receivers.sparse.url, max_batch_size: 1000, event_types: ['export.rare'], start_from: 'earliest' as const };
     sidecar = await startTestSidecar({ ...options, destinations: { ...options.destinations, sparse } });
     await ingest(1, 'export.rare');

@@ -95,9 +95,7 @@ export class ExportThread {
     this.reader.readRaw(message.after, message.through, message.limit, message.filter).then(
       (data) => {
         this.storeReadCount += 1;
-        // A fresh, exactly sized copy owns its ArrayBuffer outright, so it can be transferred.
-        const owned = new Uint8Array(data.length);
-        owned.set(data);
+        const owned = concat([data]);
         this.send({ type: 'rows', request: message.request, data: owned }, [owned.buffer]);
       },
       (error: unknown) => this.send({ type: 'readFailed', request: message.request, message: (error as Error).message }),
@@ -145,10 +143,6 @@ export class ExportThread {
     return worker;
   }
 
-  /**
-   * New rows are committed. While loops run, the commit's blocks go along (copied once into
-   * a buffer the thread then owns) so loops that keep up are fed without a read.
-   */
   get storeReads(): number {
     return this.storeReadCount;
   }
@@ -158,6 +152,10 @@ export class ExportThread {
     return this.workers.size > 0;
   }
 
+  /**
+   * New rows are committed. While loops run, the commit's blocks go along (copied once into
+   * a buffer the thread then owns) so loops that keep up are fed without a read.
+   */
   committed(commit: CommittedBatch): void {
     const range = { afterSeq: commit.afterSeq, committedSeq: commit.lastSeq };
     if (!this.feedsLoops) {

@@ -9,6 +9,7 @@
  * that needs neither addition, fed to export straight from its commit, goes as the very
  * protobuf bytes it arrived in.
  */
+import { claimedTenant, firstStringAttribute } from '../../pipelines/otlp/log-record.js';
 import type { ExportRow } from './row-reader.js';
 import { EncodedLogRecord, writeExportRequest } from './protobuf-writer.js';
 
@@ -24,17 +25,11 @@ interface OtlpRecord {
 
 const str = (value: string): OtlpValue => ({ stringValue: value });
 
-function attributeValue(attributes: readonly OtlpKeyValue[], key: string): string | undefined {
-  const found = attributes.find((a) => a.key === key);
-  return found && typeof found.value.stringValue === 'string' ? found.value.stringValue : undefined;
-}
-
 function fromRaw(row: ExportRow): OtlpRecord {
   const record = JSON.parse(row.raw) as OtlpRecord;
   const attributes = (record.attributes ??= []);
-  if (attributeValue(attributes, 'log.record.uid') === undefined) attributes.push({ key: 'log.record.uid', value: str(row.event_id) });
-  const claimed = attributeValue(attributes, 'audit.tenant.id') ?? (row.resource_attributes['tenant.id'] || 'default');
-  if (claimed !== row.tenant_id) {
+  if (firstStringAttribute(attributes, 'log.record.uid') === undefined) attributes.push({ key: 'log.record.uid', value: str(row.event_id) });
+  if (claimedTenant(attributes, row.resource_attributes) !== row.tenant_id) {
     record.attributes = attributes.filter((a) => a.key !== 'audit.tenant.id');
     record.attributes.push({ key: 'audit.tenant.id', value: str(row.tenant_id) });
   }

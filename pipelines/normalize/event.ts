@@ -98,9 +98,12 @@ export function assertIdentifiable(eventType: string, actorId: string, actorName
   }
 }
 
+/** The tenant of an event that names none. */
+export const DEFAULT_TENANT = 'default';
+
 export function finishEvent(draft: EventDraft, source: string, raw: string, ctx: IngestContext, hint: FieldHint): AuditEvent {
   assertIdentifiable(draft.eventType, draft.actorId, draft.actorName, draft.actorEmail, hint);
-  const tenant = ctx.tenantOverride ?? (draft.tenant || 'default');
+  const tenant = ctx.tenantOverride ?? (draft.tenant || DEFAULT_TENANT);
   const occurredAt = draft.occurredAt ?? ctx.receivedAtNanos;
   const retention = retentionDays(tenant, ctx.retention);
   assertStorableTime(occurredAt, retention, ctx.receivedAtNanos);

@@ -4,7 +4,7 @@
  */
 import type { AuditEvent } from '../../schemas/audit-event.js';
 import type { AnyValue, KeyValue, LogRecord, ResourceLogs } from '../../schemas/otlp.js';
-import { finishEvent, type EventDraft, type IngestContext } from '../normalize/event.js';
+import { DEFAULT_TENANT, finishEvent, type EventDraft, type IngestContext } from '../normalize/event.js';
 import {
   anyValueJsonText,
   anyValueKind,
@@ -222,19 +222,33 @@ function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestCont
   return event;
 }
 
-/** The first attribute named `key` if its value is a string: how export reads `raw` back. */
-function firstStringAttribute(attributes: ReadonlyArray<KeyValue>, key: string): string | undefined {
-  const found = attributes.find((kv) => kv.key === key);
-  return found?.value != null && anyValueKind(found.value) === 'stringValue' ? found.value.stringValue! : undefined;
+/** An attribute in either form a record comes in: decoded protobuf, or OTLP/JSON as stored in `raw`. */
+interface AttributeLike {
+  key?: string | null;
+  value?: { stringValue?: unknown } | null;
+}
+
+/** The first attribute named `key`, if its value is a string: how export reads a record's `raw` back. */
+export function firstStringAttribute(attributes: ReadonlyArray<AttributeLike>, key: string): string | undefined {
+  const value = attributes.find((a) => a.key === key)?.value?.stringValue;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * The tenant a record names by itself, as export reads it back: its first string
+ * `audit.tenant.id`, else its resource's `tenant.id`, else the default tenant. Export adds
+ * `audit.tenant.id` to a record whose stored tenant differs (a tenant-bound token).
+ */
+export function claimedTenant(attributes: ReadonlyArray<AttributeLike>, resourceAttributes: Readonly<Record<string, string>>): string {
+  return firstStringAttribute(attributes, 'audit.tenant.id') ?? (resourceAttributes['tenant.id'] || DEFAULT_TENANT);
 }
 
 /**
  * The record's bytes as received, when export would send the record unchanged: export
- * adds `log.record.uid` to a record without one and sets `audit.tenant.id` when the stored
- * tenant is not the one the record claims (a tenant-bound token); see otlp-encoder.ts.
+ * adds `log.record.uid` to a record without a string one and `audit.tenant.id` when the
+ * stored tenant is not the claimed one; see otlp-encoder.ts.
  */
 function exportableAsReceived(rec: LogRecord, attributes: ReadonlyArray<KeyValue>, resource: ResourceContext, tenant: string): Uint8Array | undefined {
   if (!rec.wire || firstStringAttribute(attributes, 'log.record.uid') === undefined) return undefined;
-  const claimed = firstStringAttribute(attributes, 'audit.tenant.id') ?? (resource.attributes['tenant.id'] || 'default');
-  return claimed === tenant ? rec.wire : undefined;
+  return claimedTenant(attributes, resource.attributes) === tenant ? rec.wire : undefined;
 }
