@@ -37,7 +37,14 @@ export async function startSidecar(config: SidecarConfig, log: Logger): Promise<
     }
   }
   const metrics = new Metrics();
-  const store = await EventStore.open(config.store, { collectorId: config.collectorId, batch: config.batch, log, metrics });
+  const store = await EventStore.open(config.store, {
+    collectorId: config.collectorId,
+    batch: config.batch,
+    ingestLog: config.ingestLog,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    log,
+    metrics,
+  });
   let exports: ExportService | undefined;
   let api: Listener | undefined;
   let ingest: IngestServer;
@@ -60,12 +67,12 @@ export async function startSidecar(config: SidecarConfig, log: Logger): Promise<
     exports,
     stop: () => {
       stopping ??= (async () => {
-        log.info('shutting down', { pending_records: store.pendingRows });
+        log.info('shutting down', { records_to_load: store.pendingRows });
         await ingest.close();
         await api?.close();
         await exports.stop();
         await store.close();
-        log.info('stopped', { committed_batches: store.commitStats.batches, committed_records: store.commitStats.rows });
+        log.info('stopped', { inserts: store.commitStats.batches, loaded_records: store.commitStats.rows });
       })();
       return stopping;
     },

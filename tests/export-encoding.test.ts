@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ExportLogsServiceRequestType } from '../collector/receivers/otlp/codec.js';
 import { buildExportRequest, encodeExportRequest } from '../collector/export/otlp-encoder.js';
 import type { ExportRow } from '../collector/export/row-reader.js';
-import { exportRowsOf } from '../collector/export/committed-tail.js';
+import { exportRowsOf } from '../collector/export/log-tail.js';
 import { decodeJson, decodeProtobuf } from '../collector/receivers/otlp/codec.js';
 import { encodeRows } from '../collector/store/row-encoding.js';
 import { normalizeExportRequest } from '../pipelines/otlp/request.js';
@@ -100,8 +100,7 @@ describe('records sent as they arrived', () => {
 
   it('writes the same message from the bytes as from raw', () => {
     const events = [...ingest([withUid(1), withUid(2, { 'audit.tenant.id': 'globex' })]), ...ingest([withUid(3)], 'bound-tenant')];
-    expect(encodeRows(events, 10, 'c').received).toBeUndefined(); // kept only when asked (while export runs)
-    const encoded = encodeRows(events, 10, 'c', undefined, true);
+    const encoded = encodeRows(events, 10, 'c');
     expect(encoded.received!.lengths[2]).toBe(0);
     const rows = exportRowsOf(encoded.buffer, encoded.received);
     expect(rows.map((r) => r.wire !== undefined)).toEqual([true, true, false]);
@@ -119,7 +118,7 @@ describe('records sent as they arrived', () => {
     w.uint32(18).fork().uint32(18).bytes(record).ldelim().ldelim();
     const [event] = normalizeExportRequest(decodeProtobuf(w.finish()), context()).events;
     expect(Buffer.from(event!.wire!)).toEqual(record);
-    const encoded = encodeRows([event!], 1, 'c', undefined, true);
+    const encoded = encodeRows([event!], 1, 'c');
     const body = encodeExportRequest(exportRowsOf(encoded.buffer, encoded.received), 'protobuf');
     expect(body.includes(record)).toBe(true);
     expect(encodeExportRequest(exportRowsOf(encoded.buffer), 'protobuf').includes(record)).toBe(false); // from raw: re-encoded

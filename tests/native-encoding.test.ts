@@ -15,10 +15,11 @@ import { insertBlocks } from '../collector/store/insert-blocks.js';
 import { migrate } from '../collector/store/migrations.js';
 import { NativeWriter } from '../collector/store/native-writer.js';
 import { indexNativeBlocks, readNativeColumn } from '../collector/store/native-reader.js';
-import { exportRowsOf } from '../collector/export/committed-tail.js';
+import { exportRowsOf } from '../collector/export/log-tail.js';
 import { readRows, RowReader } from '../collector/export/row-reader.js';
 import { RowBinaryReader } from '../collector/store/row-binary-reader.js';
-import { encodeRows, keepRows } from '../collector/store/row-encoding.js';
+import { encodeRows } from '../collector/store/row-encoding.js';
+import { filterNativeBlock } from '../collector/store/native-filter.js';
 import type { AuditEvent } from '../schemas/audit-event.js';
 import { tempDir, testConfig } from './support/sidecar.js';
 
@@ -112,8 +113,9 @@ describe('Native blocks', () => {
     const first = encodeRows([event({ event_id: 'a', tenant_id: 'multi' })], 100, 'c');
     const batch = [event({ event_id: 'b', tenant_id: 'multi', occurred_at_is_receive_time: true }), event({ event_id: 'c', tenant_id: 'multi' })];
     const second = encodeRows(batch, 101, 'c', (e) => e.occurred_at_is_receive_time === true);
-    expect(second.duplicateCheck?.keys).toEqual(['multi\u0000b', '']);
-    const withoutB = keepRows(second, (i) => i !== 0);
+    expect(second.checkRows).toEqual([0]);
+    const withoutB = filterNativeBlock(second.buffer, indexNativeBlocks(second.buffer)[0]!, (i) => i !== 0);
+    expect(filterNativeBlock(second.buffer, indexNativeBlocks(second.buffer)[0]!, () => false)).toHaveLength(0);
     await insertBlocks(client, 'audit', [first.buffer, withoutB], 30_000);
     const rows = await stored('multi');
     expect(rows.map((r) => [r.event_id, r.seq])).toEqual([['a', '100'], ['c', '102']]);

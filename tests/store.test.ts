@@ -10,6 +10,7 @@ import { silentLogger } from '../collector/log.js';
 import type { Sidecar } from '../collector/sidecar.js';
 import { countRows, queryRows, startTestSidecar, tempDir } from './support/sidecar.js';
 import { encodeProtobuf, otlpRequest } from './support/otlp.js';
+import { waitFor } from './support/otlp-receiver.js';
 
 const dataDir = tempDir();
 let sidecar: Sidecar | undefined;
@@ -34,8 +35,6 @@ describe('schema', () => {
     expect([...INSERT_COLUMNS].sort()).toEqual(AUDIT_EVENT_COLUMNS.map((c) => c.name).sort());
     const [ttl] = await queryRows<{ q: string }>(sidecar, "SELECT create_table_query AS q FROM system.tables WHERE database = 'audit' AND name = 'events'");
     expect(ttl!.q).toContain('TTL toDateTime(occurred_at) + toIntervalDay(retention_days)');
-    // No destination: ingest does not copy records' bytes for an export that is not running.
-    expect(sidecar.store.keepReceivedBytes()).toBe(false);
   });
 
   it('applies migrations once; running them again changes nothing', async () => {
@@ -74,18 +73,21 @@ describe('TTL retention', () => {
 });
 
 describe('a failing store', () => {
-  it('answers 503 with Retry-After, stores nothing, and recovers', async () => {
+  it('acknowledges into the ingest log while inserts fail, says the store is degraded, and loads once it is back', async () => {
     const s = sidecar!;
     const client = s.store.readClient;
     await client.command({ query: 'DETACH TABLE audit.events' });
     try {
       const response = await send(s, [{ eventName: 'fail.during' }]);
-      expect(response.status).toBe(503);
-      expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(response.status).toBe(200);
+      await waitFor(() => s.store.loader.status.state === 'retrying', 10_000, 'the loader to fail');
+      expect(s.store.health()).toMatchObject({ accepting: true, storeDegraded: true });
+      expect(s.store.loader.status.last_error?.message).toMatch(/events/);
     } finally {
       await client.command({ query: 'ATTACH TABLE audit.events' });
     }
-    expect(await countRows(s, "event_type = 'fail.during'")).toBe(0);
+    expect(await countRows(s, "event_type = 'fail.during'")).toBe(1);
+    expect(s.store.health()).toMatchObject({ accepting: true, storeDegraded: false });
     expect((await send(s, [{ eventName: 'fail.after' }])).status).toBe(200);
     expect(await countRows(s, "event_type = 'fail.after'")).toBe(1);
   });

@@ -68,8 +68,14 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
   });
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
-    const ready = await deps.store.ping().catch(() => false);
-    return c.json({ status: ready ? 'ready' : 'store unreachable' }, ready ? 200 : 503);
+    // Ready means ingest accepts: a store that is down only delays loading (events wait in the log).
+    const health = deps.store.health();
+    if (!health.accepting) return c.json({ status: 'not ready', reason: health.reason }, 503);
+    const reachable = await deps.store.ping().catch(() => false);
+    if (health.storeDegraded || !reachable) {
+      return c.json({ status: 'ready, store degraded', reason: health.reason ?? 'the store does not answer', records_to_load: deps.store.pendingRows }, 200);
+    }
+    return c.json({ status: 'ready' }, 200);
   });
   app.get('/metrics', requireScope(deps.auth, 'read'), async (c) =>
     c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
@@ -79,6 +85,15 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
   app.route('/api/v1/destinations', destinationRoutes(deps.exports));
   app.use('/api/v1/events/*', requireScope(deps.auth, 'read'));
   app.use('/api/v1/events', requireScope(deps.auth, 'read'));
+  // A read sees every event acknowledged before it began: it waits for the loader (which
+  // then loads at once) up to the query timeout. The live tail follows the loader itself.
+  const seeAcknowledged = async (c: { req: { path: string } }, next: () => Promise<void>) => {
+    if (!c.req.path.endsWith('/stream') && !c.req.path.endsWith('/ws')) await deps.store.readable(api.queryTimeoutMs);
+    await next();
+  };
+  app.use('/api/v1/events/*', seeAcknowledged);
+  app.use('/api/v1/events', seeAcknowledged);
+  app.use('/api/v1/query', seeAcknowledged);
   app.route(
     '/api/v1/events',
     eventRoutes(clients.queries, deps.store, {
@@ -106,6 +121,22 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
   return app;
 }
 
+/** The ingest log and the loader, read at scrape time. */
+function registerIngestLogMetrics(metrics: ApiDeps['metrics'], store: EventStore): void {
+  metrics.gauge('audit_sidecar_ingest_log_bytes', 'Size of the ingest log on disk.', [], (set) => set({}, store.log.sizeBytes));
+  metrics.gauge('audit_sidecar_ingest_log_max_bytes', 'The ingest log\'s max_size: full, ingest answers 503.', [], (set) => set({}, store.log.maxBytes));
+  metrics.gauge('audit_sidecar_loader_lag_records', 'Records in the ingest log not yet loaded into ClickHouse.', [], (set) => set({}, store.durableSeq - store.committedSeq));
+  metrics.gauge('audit_sidecar_loader_lag_bytes', 'Bytes of ingest-log frames not yet loaded into ClickHouse.', [], (set) =>
+    set({}, store.log.framesAfter(store.committedSeq).reduce((n, f) => n + f.length, 0)),
+  );
+  metrics.gauge('audit_sidecar_loader_failing', '1 while the loader\'s inserts fail (the store is degraded or down).', [], (set) =>
+    set({}, store.loader.status.state === 'ok' ? 0 : 1),
+  );
+  metrics.gauge('audit_sidecar_loader_last_error_timestamp_seconds', 'When the loader\'s last insert failed (0: it has not failed since start or the last success).', [], (set) =>
+    set({}, store.loader.status.last_error ? Date.parse(store.loader.status.last_error.at) / 1000 : 0),
+  );
+}
+
 /** Registers the export figures as metrics read at scrape time. */
 function registerExportMetrics(deps: ApiDeps): void {
   const each = async (read: (entry: ReturnType<ExportService['list']>[number], status: Awaited<ReturnType<ExportService['status']>>) => void) => {
@@ -131,7 +162,8 @@ function registerExportMetrics(deps: ApiDeps): void {
   deps.metrics.gauge('audit_sidecar_export_store_reads', 'Reads of the store made for export since start (destinations that keep up are fed from the commits).', [], (set) =>
     set({}, deps.exports.storeReads),
   );
-  deps.metrics.gauge('audit_sidecar_store_pending_rows', 'Rows accepted and not yet committed.', [], (set) => set({}, deps.store.pendingRows));
+  deps.metrics.gauge('audit_sidecar_store_pending_rows', 'Rows acknowledged and not yet loaded into ClickHouse (the loader\'s lag).', [], (set) => set({}, deps.store.pendingRows));
+  registerIngestLogMetrics(deps.metrics, deps.store);
 }
 
 export async function startApiServer(deps: ApiDeps): Promise<Listener> {

@@ -3,10 +3,12 @@
  * shape components use. Every problem is reported at once, each with its key path.
  */
 import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { configSchema, crossReferenceProblems, problemOf, type RawConfig } from './schema.js';
 import { substituteEnv, type Environment } from './env-substitution.js';
 import { destinationSchema, toDestination, type Destination } from '../export/destination.js';
+import { embeddedPath, isEmbedded } from '../store/embedded-path.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -40,6 +42,14 @@ export interface StoreConfig {
   retention: { defaultDays: number; tenants: Readonly<Record<string, number>> };
 }
 
+export interface IngestLogConfig {
+  directory: string;
+  ack: 'durable' | 'stored';
+  maxBytes: number;
+  segmentBytes: number;
+  storedTimeoutMs: number;
+}
+
 export interface SidecarConfig {
   collectorId: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -54,6 +64,8 @@ export interface SidecarConfig {
     | { profiles: Readonly<Record<string, Readonly<Record<string, string>>>>; maxRecordsPerRequest: number; maxDepth: number; maxStringLength: number }
     | undefined;
   batch: { maxRows: number; maxAgeMs: number; maxPendingRows: number };
+  ingestLog: IngestLogConfig;
+  shutdownTimeoutMs: number;
   store: StoreConfig;
   /** The query/admin API listener (extensions.api); undefined when not configured. */
   api:
@@ -114,7 +126,8 @@ function destinationsOf(raw: RawConfig): Destination[] {
 
 function toSidecarConfig(raw: RawConfig): SidecarConfig {
   const http = raw.receivers.otlp?.protocols.http;
-  const batch = raw.processors.batch ?? { send_batch_size: 5000, timeout: 200, max_pending_records: 200_000 };
+  const batch = raw.processors.batch ?? { send_batch_size: 20_000, timeout: 1_000, max_pending_records: 200_000 };
+  const log = raw.service.ingest_log;
   const clickhouse = raw.exporters.clickhouse;
   return {
     collectorId: raw.service.collector_id,
@@ -134,6 +147,14 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
       maxStringLength: raw.receivers.audit_json.max_string_length,
     }) || undefined,
     batch: { maxRows: batch.send_batch_size, maxAgeMs: batch.timeout, maxPendingRows: batch.max_pending_records },
+    ingestLog: {
+      directory: resolve(log.directory ?? join(isEmbedded(clickhouse.endpoint) ? embeddedPath(clickhouse.endpoint) : 'data', 'ingest-log')),
+      ack: log.ack,
+      maxBytes: log.max_size,
+      segmentBytes: Math.min(log.segment_size, log.max_size),
+      storedTimeoutMs: log.stored_timeout,
+    },
+    shutdownTimeoutMs: raw.service.shutdown_timeout,
     store: {
       endpoint: clickhouse.endpoint,
       database: clickhouse.database,

@@ -69,12 +69,26 @@ const auditJsonReceiver = z
   });
 
 const batchProcessor = z.strictObject({
-  /** Rows that trigger a commit. */
-  send_batch_size: count(5000, 1_000_000),
-  /** Longest a record waits before its batch is committed. */
-  timeout: duration(200),
-  /** Rows accepted but not yet committed before ingest answers 503 + Retry-After. */
+  /** Rows the loader puts in one ClickHouse insert at most. */
+  send_batch_size: count(20_000, 1_000_000),
+  /** Longest a record waits in the ingest log before the loader inserts it. */
+  timeout: duration(1_000),
+  /** Rows accepted but not yet written to the ingest log before ingest answers 429 + Retry-After. */
   max_pending_records: count(200_000),
+});
+
+/** The ingest log: where requests are acknowledged, before the loader puts them in ClickHouse. */
+const ingestLog = z.strictObject({
+  /** Where the segments live; default: ingest-log under the embedded data directory (./data/ingest-log for a server). */
+  directory: z.string().min(1).optional(),
+  /** durable: answer once the request is fsynced to the log; stored: once the loader inserted it into ClickHouse. */
+  ack: z.enum(['durable', 'stored']).default('durable'),
+  /** Largest size of the log on disk; full: 503 + Retry-After, nothing dropped. */
+  max_size: size(2 * 1024 * MiB),
+  /** Size at which a segment is closed and the next one begins. */
+  segment_size: size(64 * MiB),
+  /** With ack: stored, longest a request waits for the store before 503 + Retry-After (its events still load). */
+  stored_timeout: duration(10_000),
 });
 
 const retention = z.strictObject({
@@ -159,6 +173,9 @@ export const configSchema = z
         .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'expected 1-128 characters of letters, digits, . _ : -')
         .default('local'),
       pipelines: z.record(z.string(), pipeline),
+      ingest_log: ingestLog.default(ingestLog.parse({})),
+      /** On SIGTERM, longest the loader may spend putting the log into ClickHouse before exit. */
+      shutdown_timeout: duration(30_000),
       telemetry: z
         .strictObject({
           logs: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),

@@ -1,7 +1,8 @@
 /**
- * Runs one export worker per destination, woken by the store's commits: those from the
- * config file, and those made through the admin API (persisted in ClickHouse). Owns the
- * export connection, so exports never queue behind ingest or readers.
+ * Runs one export loop per destination, each a reader of the ingest log at its own
+ * position: those from the config file, and those made through the admin API (persisted
+ * in ClickHouse). Owns the export connection (reads of rows older than the log), so
+ * exports never queue behind the loader or readers.
  */
 import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -68,29 +69,27 @@ export class ExportService {
       reader,
       positions,
       new DestinationStore(client, config.store.database),
-      new ExportThread(reader, positions, log),
+      new ExportThread(reader, positions, log, store),
       log,
     );
     try {
       for (const destination of config.destinations) {
         let start = await service.positions.load(destination.id);
         if (start === undefined) {
-          start = destination.startFrom === 'earliest' ? 0 : store.committedSeq;
+          start = destination.startFrom === 'earliest' ? 0 : store.durableSeq;
           await service.positions.save(destination.id, start);
         }
         service.run({ destination, source: 'config', createdAt: undefined, spec: undefined }, start);
       }
       for (const stored of await service.destinations.list()) {
         const destination = service.fromSpec(stored.id, stored.spec);
-        const start = (await service.positions.load(stored.id)) ?? store.committedSeq;
+        const start = (await service.positions.load(stored.id)) ?? store.durableSeq;
         service.run({ destination, source: 'api', createdAt: stored.createdAt, spec: stored.spec }, start);
       }
     } catch (error) {
       await service.stop();
       throw error;
     }
-    store.onCommit((commit) => service.exportThread.committed(commit));
-    store.keepReceivedBytes = () => service.exportThread.feedsLoops;
     return service;
   }
 
@@ -110,7 +109,7 @@ export class ExportService {
     const worker = this.exportThread.worker(destination, publicOnly, start);
     const full = { ...entry, worker, sender };
     this.entries.set(destination.id, full);
-    worker.start(this.store.committedSeq);
+    worker.start();
     this.log.info('exporting', { destination: destination.id, endpoint: destination.endpoint, header_names: Object.keys(destination.headers), position: start });
     return full;
   }
@@ -120,7 +119,7 @@ export class ExportService {
     await entry.sender.close();
   }
 
-  /** Reads of the store made for export loops since start; loops that keep up need none. */
+  /** Reads of ClickHouse made for export loops since start; loops inside the ingest log need none. */
   get storeReads(): number {
     return this.exportThread.storeReads;
   }
@@ -159,7 +158,8 @@ export class ExportService {
   /** Where a new destination starts: the current end, the beginning, or the first row received at/after a time. */
   private async startPosition(startFrom: string): Promise<number> {
     if (startFrom === 'earliest') return 0;
-    if (startFrom === 'end') return this.store.committedSeq;
+    if (startFrom === 'end') return this.store.durableSeq;
+    await this.store.readable(10_000); // the rows received since then must be in ClickHouse to be found
     const result = await this.client.query({
       query: `SELECT toString(min(ingest_seq)) AS seq, count() AS n FROM ${this.config.store.database}.events
               WHERE collector_id = {c:String} AND received_at >= parseDateTime64BestEffort({t:String}, 9)`,
@@ -167,7 +167,7 @@ export class ExportService {
       format: 'JSONEachRow',
     });
     const [row] = await result.json<{ seq: string; n: number | string }>();
-    return row && Number(row.n) > 0 ? Number(row.seq) - 1 : this.store.committedSeq;
+    return row && Number(row.n) > 0 ? Number(row.seq) - 1 : this.store.durableSeq;
   }
 
   async create(input: Record<string, unknown>): Promise<ExportEntry> {
@@ -232,15 +232,22 @@ export class ExportService {
     return entry.sender.send(body, AbortSignal.timeout(entry.destination.timeoutMs));
   }
 
+  /**
+   * The loop's status; lag_records counts the rows it has yet to send: those in ClickHouse
+   * through its filter, plus every row acknowledged but not yet loaded.
+   */
   async status(entry: ExportEntry): Promise<ExportStatus & { lag_records: number }> {
     const d = entry.destination;
+    const position = entry.worker.status.position;
+    const loaded = this.store.committedSeq;
+    const unloaded = Math.max(0, this.store.durableSeq - Math.max(position, loaded));
     let lag = 0;
     try {
-      lag = await this.reader.count(entry.worker.status.position, this.store.committedSeq, { tenant: d.tenant, eventTypes: d.eventTypes });
+      lag = position < loaded ? await this.reader.count(position, loaded, { tenant: d.tenant, eventTypes: d.eventTypes }) : 0;
     } catch {
-      lag = Math.max(0, this.store.committedSeq - entry.worker.status.position);
+      lag = Math.max(0, loaded - position);
     }
-    return { ...entry.worker.status, lag_records: lag };
+    return { ...entry.worker.status, lag_records: lag + unloaded };
   }
 
   /** Ends every worker (abandoning requests in flight), then the connection. Safe twice. */

@@ -1,13 +1,13 @@
 /**
  * The main thread's side of the export thread (export-thread.ts): starts it, hands it
- * destinations and commit notices, and keeps each destination's last reported status for
- * the API and metrics.
+ * destinations and what happens to the ingest log (frames synced, segments trimmed, rows
+ * loaded), runs its reads of ClickHouse, and keeps each destination's last reported
+ * status for the API and metrics.
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
-import type { CommittedBatch } from '../store/event-store.js';
-import { nativeBlockRows } from '../store/native-reader.js';
+import type { EventStore } from '../store/event-store.js';
 import { projectRoot } from '../paths.js';
 import type { Destination } from './destination.js';
 import type { PositionStore } from './positions.js';
@@ -45,8 +45,8 @@ export class RemoteExportWorker {
     this.status = initialStatus(destination, startPosition);
   }
 
-  start(committedSeq: number): void {
-    this.thread.send({ type: 'start', id: this.destination.id, destination: this.destination, publicOnly: this.publicOnly, position: this.status.position, committedSeq });
+  start(): void {
+    this.thread.send({ type: 'start', id: this.destination.id, destination: this.destination, publicOnly: this.publicOnly, position: this.status.position });
   }
 
   update(status: ExportStatus): void {
@@ -67,15 +67,23 @@ export class ExportThread {
   private readonly stopping = new Map<string, () => void>();
   private closing: Promise<void> | undefined;
   private exited = false;
-  /** Reads the store served for the loops (a loop that keeps up is fed from the commits instead). */
+  /** Reads of ClickHouse served for the loops (loops inside the ingest log read the log). */
   private storeReadCount = 0;
+  private readonly unsubscribe: Array<() => void> = [];
 
   constructor(
     private readonly reader: RowReader,
     private readonly positions: PositionStore,
     private readonly log: Logger,
+    store: EventStore,
   ) {
     this.thread = new Worker(THREAD_ENTRY);
+    this.send({ type: 'log', directory: store.log.directory, frames: [...store.log.allFrames], durableSeq: store.durableSeq, loadedSeq: store.committedSeq });
+    store.log.onAppend((frame) => this.send({ type: 'appended', frame }));
+    store.log.onTrim((segments) => this.send({ type: 'trimmed', segments }));
+    this.unsubscribe.push(store.onCommit((range) => this.send({ type: 'loaded', seq: range.lastSeq })));
+    // Segments stay until every running loop has passed them (or the log is full).
+    this.unsubscribe.push(store.holdLog(() => Math.min(...[...this.workers.values()].map((w) => w.status.position))));
     this.thread.on('message', (message: FromExportThread) => this.receive(message));
     this.thread.on('error', (error) => log.error('export thread failed', { error: error.message }));
     this.ended = new Promise((resolve) => this.thread.once('exit', () => resolve()));
@@ -147,38 +155,6 @@ export class ExportThread {
     return this.storeReadCount;
   }
 
-  /** Whether commits are handed to the thread's loops (the store then keeps records' bytes as received). */
-  get feedsLoops(): boolean {
-    return this.workers.size > 0;
-  }
-
-  /**
-   * New rows are committed. While loops run, the commit's blocks go along (copied once into
-   * a buffer the thread then owns) so loops that keep up are fed without a read.
-   */
-  committed(commit: CommittedBatch): void {
-    const range = { afterSeq: commit.afterSeq, committedSeq: commit.lastSeq };
-    if (!this.feedsLoops) {
-      this.send({ type: 'committed', ...range });
-      return;
-    }
-    const data = concat(commit.blocks);
-    if (commit.received.every((r) => r === undefined)) {
-      this.send({ type: 'committed', ...range, data }, [data.buffer]);
-      return;
-    }
-    // One length per row of every block, 0 where a row has no bytes as received.
-    const lengths = commit.blocks.map((block, i) => commit.received[i]?.lengths ?? new Uint32Array(nativeBlockRows(block)));
-    const receivedLengths = new Uint32Array(lengths.reduce((n, l) => n + l.length, 0));
-    let at = 0;
-    for (const l of lengths) {
-      receivedLengths.set(l, at);
-      at += l.length;
-    }
-    const received = concat(commit.received.flatMap((r) => (r ? [r.data] : [])));
-    this.send({ type: 'committed', ...range, data, received, receivedLengths }, [data.buffer, received.buffer, receivedLengths.buffer]);
-  }
-
   stopWorker(id: string): Promise<void> {
     if (this.exited) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -193,6 +169,7 @@ export class ExportThread {
   /** Stops every loop, closes the thread's connection (and drains chDB there), ends the thread. */
   close(): Promise<void> {
     if (!this.closing) {
+      for (const unsubscribe of this.unsubscribe) unsubscribe();
       this.send({ type: 'close' });
       this.closing = this.ended;
     }

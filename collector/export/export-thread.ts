@@ -1,15 +1,14 @@
 /**
  * The export thread: every destination's export loop runs here, on an event loop of its own.
  * On the main thread each step of a loop (a read's result, the receiver's answer, a gzip)
- * waited its turn behind bursts of ingest requests, and under full load a destination
- * received a seventh of what was ingested (measured); here those steps only share the CPU.
- * The main thread keeps the ClickHouse side (chDB sessions belong to it): it runs the reads
- * and hands over their RowBinary bytes, and saves positions. Status and logs go back to it
- * as messages.
+ * waited its turn behind bursts of ingest requests; here those steps only share the CPU.
+ * Loops read the ingest log's segment files themselves; rows older than the log come from
+ * ClickHouse, read by the main thread (chDB sessions belong to it), which also saves
+ * positions. Status and logs go back to it as messages.
  */
 import { parentPort } from 'node:worker_threads';
 import type { LogFields, LogLevel, Logger } from '../log.js';
-import { CommittedTail } from './committed-tail.js';
+import { LogTail } from './log-tail.js';
 import { readRows, type ExportRow, type RowFilter } from './row-reader.js';
 import { Sender } from './sender.js';
 import type { FromExportThread, ToExportThread } from './thread-protocol.js';
@@ -35,21 +34,21 @@ function ask(message: (request: number) => FromExportThread): Promise<Uint8Array
   });
 }
 
-/**
- * The newest commits, for loops that keep up. 64 MiB is about 23,000 typical rows (2.1 KB
- * of block and 0.8 KB of received bytes each), about a second of full ingest: a loop
- * further behind than that reads from the store.
- */
-const tail = new CommittedTail(64 * 1024 * 1024);
+let tail: LogTail | undefined;
+let durableSeq = 0;
+let loadedSeq = 0;
 
 const bufferOf = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 const reader: RowSource = {
-  async read(after: number, through: number, limit: number, filter: RowFilter): Promise<ExportRow[]> {
-    const fromTail = tail.read(after, through, limit, filter);
-    if (fromTail) return fromTail;
-    const data = await ask((request) => ({ type: 'read', request, after, through, limit, filter }));
-    return readRows(bufferOf(data!));
+  async read(after: number, through: number, limit: number, filter: RowFilter): Promise<{ rows: ExportRow[]; through: number }> {
+    const fromLog = await tail?.read(after, through, limit, filter);
+    if (fromLog) return { rows: fromLog, through };
+    // Older than the log: ClickHouse has it once loaded (the log only drops loaded rows).
+    const end = Math.min(through, loadedSeq);
+    if (end <= after) return { rows: [], through: after };
+    const data = await ask((request) => ({ type: 'read', request, after, through: end, limit, filter }));
+    return { rows: readRows(bufferOf(data!)), through: end };
   },
 };
 
@@ -64,7 +63,10 @@ const positions: PositionSaver = {
 
 const log = forwardingLogger();
 const running = new Map<string, { worker: ExportWorker; sender: Sender }>();
-let committedSeq = 0;
+
+const notifyAll = () => {
+  for (const { worker } of running.values()) worker.notify();
+};
 
 async function stop(id: string): Promise<void> {
   const entry = running.get(id);
@@ -86,8 +88,13 @@ function settle(request: number, outcome: { data?: Uint8Array; error?: string })
 
 port.on('message', (message: ToExportThread) => {
   switch (message.type) {
+    case 'log':
+      tail = new LogTail(message.directory);
+      tail.reset(message.frames);
+      durableSeq = message.durableSeq;
+      loadedSeq = message.loadedSeq;
+      return;
     case 'start': {
-      committedSeq = Math.max(committedSeq, message.committedSeq);
       const sender = new Sender(message.destination, message.publicOnly);
       const worker: ExportWorker = new ExportWorker(
         {
@@ -95,7 +102,7 @@ port.on('message', (message: ToExportThread) => {
           reader,
           positions,
           sender,
-          committedSeq: () => committedSeq,
+          committedSeq: () => durableSeq,
           log,
           onChange: () => post({ type: 'status', id: message.id, status: worker.status }),
         },
@@ -105,21 +112,17 @@ port.on('message', (message: ToExportThread) => {
       worker.start();
       return;
     }
-    case 'committed':
-      if (message.data) {
-        const received = message.received && message.receivedLengths ? { data: bufferOf(message.received), lengths: message.receivedLengths } : undefined;
-        try {
-          tail.add({ afterSeq: message.afterSeq, lastSeq: message.committedSeq }, bufferOf(message.data), received);
-        } catch (error) {
-          // A bug, not a state: say so, and let the store serve these rows (the chain restarts).
-          log.error('committed rows could not be read; export reads them from the store', { error: (error as Error).message });
-          tail.clear();
-        }
-      } else {
-        tail.clear(); // no loop was running: the chain has a gap now
-      }
-      committedSeq = Math.max(committedSeq, message.committedSeq);
-      for (const { worker } of running.values()) worker.notify();
+    case 'appended':
+      tail?.appended(message.frame);
+      durableSeq = Math.max(durableSeq, message.frame.lastSeq);
+      notifyAll();
+      return;
+    case 'trimmed':
+      tail?.trimmed(message.segments);
+      return;
+    case 'loaded':
+      loadedSeq = Math.max(loadedSeq, message.seq);
+      notifyAll();
       return;
     case 'stop':
       void stop(message.id);
@@ -134,7 +137,9 @@ port.on('message', (message: ToExportThread) => {
       settle(message.request, {});
       return;
     case 'close':
-      void Promise.all([...running.keys()].map((id) => stop(id))).then(() => post({ type: 'closed' }));
+      void Promise.all([...running.keys()].map((id) => stop(id)))
+        .then(() => tail?.close())
+        .then(() => post({ type: 'closed' }));
       return;
   }
 });

@@ -3,18 +3,21 @@
  * data only: they cross threads by structured clone.
  */
 import type { LogFields, LogLevel } from '../log.js';
+import type { FrameRef } from '../ingest-log/segments.js';
 import type { Destination } from './destination.js';
 import type { RowFilter } from './row-reader.js';
 import type { ExportStatus } from './worker.js';
 
 export type ToExportThread =
-  | { type: 'start'; id: string; destination: Destination; publicOnly: boolean; position: number; committedSeq: number }
-  /**
-   * Rows committed with afterSeq < ingest_seq <= committedSeq; `data` holds all of them as
-   * Native blocks when sent, `received` the bytes as received of those that have them, and
-   * `receivedLengths` (one per row, 0: none) how many of those bytes each row has.
-   */
-  | { type: 'committed'; afterSeq: number; committedSeq: number; data?: Uint8Array; received?: Uint8Array; receivedLengths?: Uint32Array }
+  | { type: 'start'; id: string; destination: Destination; publicOnly: boolean; position: number }
+  /** The ingest log at start-up: its directory, its frames, what is synced and what is loaded into ClickHouse. */
+  | { type: 'log'; directory: string; frames: FrameRef[]; durableSeq: number; loadedSeq: number }
+  /** A frame was synced to the log. */
+  | { type: 'appended'; frame: FrameRef }
+  /** Segments were deleted from the log. */
+  | { type: 'trimmed'; segments: number[] }
+  /** The loader put every row up to `seq` into ClickHouse. */
+  | { type: 'loaded'; seq: number }
   | { type: 'stop'; id: string }
   | { type: 'rows'; request: number; data: Uint8Array }
   | { type: 'readFailed'; request: number; message: string }

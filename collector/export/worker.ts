@@ -4,6 +4,7 @@
  * back off (honouring Retry-After); a 413 halves the batch; any other failure keeps the
  * position and is surfaced, never dropped.
  */
+import { backoffMs } from '../backoff.js';
 import type { Logger } from '../log.js';
 import type { Destination } from './destination.js';
 import { encodeExportRequest } from './otlp-encoder.js';
@@ -14,8 +15,11 @@ import type { Sender, SendOutcome } from './sender.js';
 /** What the loop needs of the positions and the rows (on the export thread, both go through the main thread). */
 export type PositionSaver = Pick<PositionStore, 'saveSoon' | 'flush'>;
 export interface RowSource {
-  /** Up to `limit` rows with after < ingest_seq <= through, oldest first. */
-  read(after: number, through: number, limit: number, filter: RowFilter): Promise<ExportRow[]>;
+  /**
+   * Up to `limit` rows with after < ingest_seq <= through, oldest first, and how far the
+   * read looked (`through`, or less when the rows past that are not readable yet).
+   */
+  read(after: number, through: number, limit: number, filter: RowFilter): Promise<{ rows: ExportRow[]; through: number }>;
 }
 
 /** A loop's status before it has done anything. */
@@ -42,18 +46,14 @@ export interface WorkerDeps {
   reader: RowSource;
   positions: PositionSaver;
   sender: Sender;
-  /** Highest ingest_seq known committed; rows above it may not be visible yet. */
+  /** Highest ingest_seq acknowledged (synced to the ingest log). */
   committedSeq: () => number;
   log: Logger;
   /** Called whenever `status` changed (the export thread reports it to the main thread). */
   onChange?: () => void;
 }
 
-/** Exponential backoff with ±20 % jitter, capped. */
-export function backoffMs(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
-  const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
-  return Math.round(base * (0.8 + 0.4 * random()));
-}
+export { backoffMs };
 
 export class ExportWorker {
   readonly status: ExportStatus;
@@ -128,13 +128,13 @@ export class ExportWorker {
     return Math.min(committed, after + this.span);
   }
 
-  /** The rows after `after` up to `end`; adapts the span to how many came back. */
-  private async readRows(after: number, end: number, committed: number): Promise<ExportRow[]> {
+  /** The rows after `after` up to `end` (and how far the read looked); adapts the span to how many came back. */
+  private async readRows(after: number, end: number, committed: number): Promise<{ rows: ExportRow[]; through: number }> {
     const size = this.readSize();
-    const rows = await this.deps.reader.read(after, end, size, this.filter());
-    if (rows.length < size / 2 && end < committed) this.span = Math.min(this.span * 2, Number.MAX_SAFE_INTEGER);
-    else if (rows.length === size) this.span = Math.max(size, Math.floor(this.span / 2));
-    return rows;
+    const read = await this.deps.reader.read(after, end, size, this.filter());
+    if (read.rows.length < size / 2 && end < committed) this.span = Math.min(this.span * 2, Number.MAX_SAFE_INTEGER);
+    else if (read.rows.length === size) this.span = Math.max(size, Math.floor(this.span / 2));
+    return read;
   }
 
   /** Overlaps the next read with sending: starts it once half the buffer is left. */
@@ -143,7 +143,7 @@ export class ExportWorker {
     const after = this.buffer[this.buffer.length - 1]!.seq;
     const committed = this.deps.committedSeq();
     if (committed <= after) return;
-    const read = this.readRows(after, this.readEnd(after, committed), committed);
+    const read = this.readRows(after, this.readEnd(after, committed), committed).then((r) => r.rows);
     read.catch(() => undefined); // a failure surfaces when the result is used
     this.nextRead = read;
   }
@@ -202,8 +202,9 @@ export class ExportWorker {
           this.buffer = await prefetched;
         }
         if (this.buffer.length === 0 && committed > this.status.position) {
-          through = this.readEnd(this.status.position, committed);
-          this.buffer = await this.readRows(this.status.position, through, committed);
+          const read = await this.readRows(this.status.position, this.readEnd(this.status.position, committed), committed);
+          this.buffer = read.rows;
+          through = read.through;
         }
         this.prefetch();
       } catch (error) {
@@ -214,9 +215,11 @@ export class ExportWorker {
       }
       if (this.buffer.length === 0) {
         // Nothing new passes this destination's filter up to `through`: move past it, and
-        // wait for commits only once nothing committed is left to look at.
-        if (through > this.status.position) this.advance(through, 0);
-        if (through < committed) continue;
+        // wait only once nothing acknowledged is left to look at, or nothing more is
+        // readable yet (rows older than the log wait for the loader).
+        const looked = through > this.status.position;
+        if (looked) this.advance(through, 0);
+        if (looked && through < committed) continue;
         await this.sleep(1_000, true);
         continue;
       }

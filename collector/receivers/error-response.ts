@@ -4,11 +4,14 @@
  * reported as 503 so clients keep their data and retry.
  */
 import { HttpError, StoreBusyError, StoreUnavailableError } from '../errors.js';
+import { LogFullError, LogWriteError } from '../ingest-log/ingest-log.js';
 
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   if (error instanceof StoreBusyError) return new HttpError(429, error.message, 1);
   if (error instanceof StoreUnavailableError) return new HttpError(503, error.message, 2);
+  if (error instanceof LogFullError) return new HttpError(503, error.message, 5);
+  if (error instanceof LogWriteError) return new HttpError(503, error.message, 2);
   return new HttpError(503, `internal error: ${(error as Error)?.message ?? String(error)}`, 5);
 }
 

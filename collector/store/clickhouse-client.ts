@@ -2,13 +2,12 @@
  * One code path for both stores: `@clickhouse/client` talks HTTP to a server, or to the
  * embedded engine through chDB's Connection implementation. Only construction differs.
  */
-import { resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { drainPending } from 'chdb';
 import type { StoreConfig } from '../config/load.js';
 import { EmbeddedConnection } from './embedded-connection.js';
+import { embeddedPath, isEmbedded } from './embedded-path.js';
 
-const EMBEDDED_PREFIX = 'embedded://';
 
 /**
  * chDB implements the client's Connection contract, but types it against its own copy of
@@ -26,14 +25,7 @@ export class StoreLockedError extends Error {
   }
 }
 
-export function isEmbedded(endpoint: string): boolean {
-  return endpoint.startsWith(EMBEDDED_PREFIX);
-}
-
-/** `embedded://./data` -> absolute path of ./data relative to the working directory. */
-export function embeddedPath(endpoint: string): string {
-  return resolve(endpoint.slice(EMBEDDED_PREFIX.length));
-}
+export { embeddedPath, isEmbedded };
 
 /**
  * Opens a client. Each caller role (ingest commits, readers) gets its own: one connection

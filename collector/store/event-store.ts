@@ -1,156 +1,211 @@
 /**
- * The durable step: normalized events go in through group commit and are acknowledged
- * only once ClickHouse has them. Owns the ClickHouse clients (one for ingest commits,
- * one for reads) and closes them, embedded engine included, on shutdown.
+ * The durable step. Normalized events are numbered, encoded and appended to the ingest
+ * log; a request is acknowledged once its frame is synced (`ack: durable`) or once the
+ * loader has inserted it into ClickHouse (`ack: stored`). The loader carries the log into
+ * ClickHouse in large inserts and rides out store outages; readers see what it loaded.
+ * Owns the ClickHouse clients (one for the loader, one for reads) and closes them,
+ * embedded engine included, on shutdown.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { AuditEvent } from '../../schemas/audit-event.js';
-import type { StoreConfig } from '../config/load.js';
+import type { IngestLogConfig, StoreConfig } from '../config/load.js';
 import { StoreBusyError, StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { IngestLog, LogFullError } from '../ingest-log/ingest-log.js';
+import type { FrameRef } from '../ingest-log/segments.js';
 import { closeClients, openClient } from './clickhouse-client.js';
-import { GroupCommit } from './group-commit.js';
 import { IngestSequence } from './ingest-sequence.js';
+import { Loader } from './loader.js';
 import { migrate } from './migrations.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { duplicateKey, encodeRows, keepRows, type EncodedRows, type ReceivedRecords } from './row-encoding.js';
-import { insertBlocks } from './insert-blocks.js';
+import { encodeRows } from './row-encoding.js';
 
 const lacksSourceTime = (event: AuditEvent): boolean => event.occurred_at_is_receive_time === true;
 
-/** What one commit stored: every committed row with afterSeq < ingest_seq <= lastSeq, as the Native blocks inserted. */
-export interface CommittedBatch {
+/** Rows with afterSeq < ingest_seq <= lastSeq were loaded into ClickHouse. */
+export interface LoadedRange {
   afterSeq: number;
   lastSeq: number;
-  blocks: ReadonlyArray<Buffer>;
-  /** Per block, its records' bytes as received where export may send them as they are. */
-  received: ReadonlyArray<ReceivedRecords | undefined>;
 }
 
 export interface EventStoreOptions {
   collectorId: string;
   metrics?: Metrics;
   batch: { maxRows: number; maxAgeMs: number; maxPendingRows: number };
+  ingestLog: IngestLogConfig;
+  shutdownTimeoutMs: number;
   log: Logger;
 }
 
+/** Whether ingest can take requests now, and why not. */
+export interface IngestHealth {
+  accepting: boolean;
+  /** The store is not taking inserts: events wait in the log. */
+  storeDegraded: boolean;
+  reason: string | undefined;
+}
+
 export class EventStore {
-  private readonly groupCommit: GroupCommit<EncodedRows>;
   private closed = false;
-  private lastCommittedSeq: number;
-  private readonly commitListeners: Array<(commit: CommittedBatch) => void> = [];
-  /**
-   * Whether commits should carry the records' bytes as received (export sets this: while
-   * no destination runs, copying them would be work for nothing on the ingest path).
-   */
-  keepReceivedBytes: () => boolean = () => false;
+  /** Rows numbered and encoded whose frame is not written yet. */
+  private unwrittenRows = 0;
+  /** Positions below which readers other than the loader still need the log (export). */
+  private readonly logHolders: Array<() => number> = [];
+  private trimming: Promise<void> | undefined;
+  private nextSeq: number;
 
   private constructor(
     readonly config: StoreConfig,
-    /** Ingest commits only; a slow reader on another client cannot stall it. */
+    /** The loader's inserts only; a slow reader on another client cannot stall it. */
     private readonly ingestClient: ClickHouseClient,
     /** Reads: sequence recovery, readiness, queries. */
     readonly readClient: ClickHouseClient,
-    private readonly sequence: IngestSequence,
+    readonly log: IngestLog,
+    readonly loader: Loader,
     private readonly options: EventStoreOptions,
   ) {
-    this.lastCommittedSeq = sequence.storedThrough;
-    this.groupCommit = new GroupCommit<EncodedRows>({ ...options.batch, commit: (batches) => this.commit(batches) });
+    this.nextSeq = log.durableSeq + 1;
+    loader.onLoaded(() => this.trimSoon());
   }
 
   static async open(config: StoreConfig, options: EventStoreOptions): Promise<EventStore> {
     const ingestClient = openClient(config, 'audit-sidecar-ingest');
     let readClient: ClickHouseClient | undefined;
+    let ingestLog: IngestLog | undefined;
     try {
       readClient = openClient(config, 'audit-sidecar-read');
       if (config.createSchema) {
         const applied = await migrate(readClient, config, options.log);
         if (applied.length > 0) options.log.info('schema migrated', { applied });
       }
-      const sequence = await IngestSequence.load(readClient, config.database, options.collectorId);
+      // The log numbers rows; the store's highest number covers a log that was lost or is new.
+      const storedThrough = await IngestSequence.highestUsed(readClient, config.database, options.collectorId);
+      ingestLog = await IngestLog.open({ ...options.ingestLog, directory: options.ingestLog.directory, segmentBytes: options.ingestLog.segmentBytes, maxBytes: options.ingestLog.maxBytes, log: options.log }, storedThrough);
+      const loader = await Loader.open(
+        ingestLog,
+        {
+          client: ingestClient,
+          database: config.database,
+          collectorId: options.collectorId,
+          maxRows: options.batch.maxRows,
+          maxAgeMs: options.batch.maxAgeMs,
+          insertTimeoutMs: config.insertTimeoutMs,
+          log: options.log,
+          metrics: options.metrics,
+        },
+        options.ingestLog.directory,
+      );
+      const lag = ingestLog.durableSeq - loader.loadedSeq;
       options.log.info('store open', {
         endpoint: config.endpoint,
         database: config.database,
-        next_ingest_seq: sequence.peek(),
+        ingest_log: options.ingestLog.directory,
+        ack: options.ingestLog.ack,
+        next_ingest_seq: ingestLog.durableSeq + 1,
+        ...(lag > 0 ? { records_to_load: lag } : {}),
       });
-      return new EventStore(config, ingestClient, readClient, sequence, options);
+      const store = new EventStore(config, ingestClient, readClient, ingestLog, loader, options);
+      loader.start();
+      return store;
     } catch (error) {
+      await ingestLog?.close();
       await closeClients(readClient ? [ingestClient, readClient] : [ingestClient], config.endpoint);
       throw error;
     }
   }
 
   /**
-   * Queues events for the next commit and resolves once they are committed. Rejects with
-   * StoreBusyError (nothing queued) or StoreUnavailableError (nothing stored). The rows are
-   * numbered and encoded here, per request, so a commit only concatenates buffers; numbering
-   * in queue order keeps ingest_seq in commit order.
+   * Numbers, encodes and appends the events to the ingest log; resolves once they are
+   * acknowledged under the configured mode. Rejects with StoreBusyError or LogFullError
+   * (nothing of the request written), LogWriteError (nothing acknowledged), or, with
+   * `ack: stored`, StoreUnavailableError when the store did not take them in time (they
+   * are in the log and will be loaded; a retry of them is stored once).
    */
-  submit(events: ReadonlyArray<AuditEvent>): Promise<void> {
-    if (events.length === 0) return Promise.resolve();
-    if (!this.groupCommit.hasRoomFor(events.length)) return Promise.reject(new StoreBusyError(this.pendingRows));
-    const rows = encodeRows(events, this.sequence.take(events.length), this.options.collectorId, lacksSourceTime, this.keepReceivedBytes());
-    return this.groupCommit.submit(rows);
+  async submit(events: ReadonlyArray<AuditEvent>): Promise<void> {
+    if (events.length === 0) return;
+    if (this.closed) throw new StoreUnavailableError('the sidecar is shutting down');
+    if (this.unwrittenRows > 0 && this.unwrittenRows + events.length > this.options.batch.maxPendingRows) throw new StoreBusyError(this.unwrittenRows);
+    const rows = encodeRows(events, this.nextSeq, this.options.collectorId, lacksSourceTime);
+    const bytes = rows.buffer.length + (rows.received?.data.length ?? 0);
+    if (!this.log.hasRoomFor(bytes)) {
+      await this.trim(true);
+      if (!this.log.hasRoomFor(bytes)) throw new LogFullError(this.log.sizeBytes, this.log.maxBytes);
+    }
+    // Numbers are taken only once the request is sure to be appended: the log stays gap-free.
+    this.nextSeq = rows.lastSeq + 1;
+    this.unwrittenRows += rows.count;
+    let frame: FrameRef;
+    try {
+      frame = await this.log.append(
+        {
+          afterSeq: rows.lastSeq - rows.count,
+          lastSeq: rows.lastSeq,
+          rows: rows.count,
+          blocks: [rows.buffer],
+          received: rows.received ? { data: [rows.received.data], lengths: rows.received.lengths } : undefined,
+          checkRows: rows.checkRows,
+        },
+        bytes,
+      );
+    } finally {
+      this.unwrittenRows -= rows.count;
+    }
+    this.options.metrics?.ingestLogAppends.observe(frame.rows);
+    if (this.options.ingestLog.ack === 'stored' && !(await this.loader.waitLoaded(rows.lastSeq, this.options.ingestLog.storedTimeoutMs))) {
+      throw new StoreUnavailableError(
+        `the store did not take the events within ${this.options.ingestLog.storedTimeoutMs} ms (ack: stored); they are in the ingest log and will be loaded, and a retry of them is stored once`,
+      );
+    }
+  }
+
+  /** Every row with ingest_seq up to this is in ClickHouse (and visible to readers). */
+  get committedSeq(): number {
+    return this.loader.loadedSeq;
+  }
+
+  /** Every row with ingest_seq up to this is acknowledged: synced to the ingest log. */
+  get durableSeq(): number {
+    return this.log.durableSeq;
   }
 
   /**
-   * Drops rows already stored, or earlier in this commit, among those the sort key cannot
-   * deduplicate: an event whose source gave no time gets the receive time, so a resent copy
-   * differs in occurred_at. Commits are serial, so the check sees every earlier commit.
+   * Resolves once everything acknowledged before the call is in ClickHouse (the loader
+   * loads at once for it), or after `timeoutMs` with false (the store is behind or down).
    */
-  private async withoutDuplicates(batches: EncodedRows[]): Promise<Buffer[]> {
-    const checked = batches.filter((b) => b.duplicateCheck);
-    if (checked.length === 0) return batches.map((b) => b.buffer);
-    const tenants = new Set<string>();
-    const ids = new Set<string>();
-    for (const batch of checked) {
-      for (const key of batch.duplicateCheck!.keys) {
-        if (!key) continue;
-        const [tenant, id] = key.split('\u0000') as [string, string];
-        tenants.add(tenant);
-        ids.add(id);
-      }
-    }
-    const result = await this.ingestClient.query({
-      query: `SELECT DISTINCT tenant_id, event_id FROM ${this.config.database}.events
-              WHERE tenant_id IN {tenants:Array(String)} AND event_id IN {ids:Array(String)}`,
-      query_params: { tenants: [...tenants], ids: [...ids] },
-      format: 'JSONEachRow',
-    });
-    const seen = new Set((await result.json<{ tenant_id: string; event_id: string }>()).map((r) => duplicateKey(r.tenant_id, r.event_id)));
-    return batches.map((batch) => {
-      if (!batch.duplicateCheck) return batch.buffer;
-      const keys = batch.duplicateCheck.keys;
-      return keepRows(batch, (i) => {
-        const key = keys[i]!;
-        if (!key) return true;
-        if (seen.has(key)) return false;
-        seen.add(key);
-        return true;
-      });
-    });
+  readable(timeoutMs: number): Promise<boolean> {
+    return this.loader.waitLoaded(this.log.durableSeq, timeoutMs);
   }
 
-  /** Every row with ingest_seq up to this is committed (and visible to readers). */
-  get committedSeq(): number {
-    return this.lastCommittedSeq;
+  /** Called after each insert of the loader with the range it loaded; returns the unsubscribe function. */
+  onCommit(listener: (range: LoadedRange) => void): () => void {
+    return this.loader.onLoaded(listener);
   }
 
-  /** Called after each commit with what it stored; returns the unsubscribe function. */
-  onCommit(listener: (commit: CommittedBatch) => void): () => void {
-    this.commitListeners.push(listener);
+  /** A reader of the log (export) that needs the frames after the position `holder()` returns. */
+  holdLog(holder: () => number): () => void {
+    this.logHolders.push(holder);
     return () => {
-      const at = this.commitListeners.indexOf(listener);
-      if (at >= 0) this.commitListeners.splice(at, 1);
+      const at = this.logHolders.indexOf(holder);
+      if (at >= 0) this.logHolders.splice(at, 1);
     };
   }
 
+  /** Rows acknowledged (or waiting for the log) and not yet in ClickHouse. */
   get pendingRows(): number {
-    return this.groupCommit.pendingRows;
+    return this.log.durableSeq - this.loader.loadedSeq + this.unwrittenRows;
   }
 
   get commitStats() {
-    return this.groupCommit.stats;
+    return { batches: this.loader.status.inserts, rows: this.loader.status.rows };
+  }
+
+  health(): IngestHealth {
+    if (this.closed) return { accepting: false, storeDegraded: false, reason: 'shutting down' };
+    if (this.log.lastWriteError) return { accepting: false, storeDegraded: false, reason: this.log.lastWriteError.message };
+    const full = !this.log.hasRoomFor(1024 * 1024);
+    const degraded = this.loader.status.state !== 'ok';
+    if (full) return { accepting: false, storeDegraded: degraded, reason: `the ingest log is full (${this.log.sizeBytes} of ${this.log.maxBytes} bytes)` };
+    return { accepting: true, storeDegraded: degraded, reason: degraded ? `store degraded: ${this.loader.status.last_error?.message ?? 'inserts failing'}` : undefined };
   }
 
   /** True when the store answers a trivial query. */
@@ -160,46 +215,47 @@ export class EventStore {
     return result.success;
   }
 
-  private async commit(batches: EncodedRows[]): Promise<void> {
-    const started = Date.now();
-    let rows = 0;
-    for (const batch of batches) rows += batch.count;
-    const lastSeq = batches[batches.length - 1]!.lastSeq;
-    // Numbers are taken in queue order and batches leave it in that order: one range.
-    const afterSeq = batches[0]!.lastSeq - batches[0]!.count;
-    const blocks: Buffer[] = [];
-    const received: Array<ReceivedRecords | undefined> = [];
-    try {
-      await this.sequence.ensureReserved(lastSeq);
-      (await this.withoutDuplicates(batches)).forEach((block, i) => {
-        if (block.length === 0) return;
-        blocks.push(block);
-        // A block re-encoded without some rows no longer lines up with its records' bytes.
-        received.push(block === batches[i]!.buffer ? batches[i]!.received : undefined);
-      });
-      if (blocks.length > 0) await insertBlocks(this.ingestClient, this.config.database, blocks, this.config.insertTimeoutMs); // none: every row was stored already
-    } catch (error) {
-      this.options.metrics?.commitFailures.inc();
-      this.options.log.error('batch insert failed', { rows, error: (error as Error).message });
-      throw new StoreUnavailableError(`store could not commit the batch: ${(error as Error).message}`, { cause: error });
-    }
-    this.options.log.debug('batch committed', { rows, last_seq: lastSeq, ms: Date.now() - started });
-    this.options.metrics?.commitRows.observe(rows);
-    this.options.metrics?.commitSeconds.observe((Date.now() - started) / 1000);
-    this.lastCommittedSeq = lastSeq;
-    for (const listener of this.commitListeners) listener({ afterSeq, lastSeq, blocks, received });
+  private trimSoon(): void {
+    this.trimming ??= this.trim(false)
+      .catch((error: unknown) => this.options.log.warn('ingest log: could not delete old segments', { error: (error as Error).message }))
+      .finally(() => (this.trimming = undefined));
   }
 
-  /** Commits what is waiting, then closes every client (and drains chDB). Safe twice. */
+  /**
+   * Deletes segments every reader has passed; with `force` (the log is full) also those
+   * only the loader has passed: destinations that far behind read from ClickHouse.
+   */
+  private async trim(force: boolean): Promise<void> {
+    const loaded = this.loader.loadedSeq;
+    const held = Math.min(loaded, ...this.logHolders.map((h) => h()));
+    let through = held;
+    if (!force && this.log.sizeBytes > this.log.maxBytes * 0.9) through = loaded;
+    if (force) through = loaded;
+    await this.log.trim(through);
+  }
+
+  /**
+   * Stops taking requests, loads what the log holds into ClickHouse (bounded by
+   * service.shutdown_timeout), then closes the log and every client (and drains chDB).
+   * What could not be loaded stays in the log for the next start. Safe twice.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.groupCommit.close();
-    try {
-      await this.sequence.close();
-    } catch (error) {
-      this.options.log.warn('could not record the last ingest_seq; the next start skips ahead', { error: (error as Error).message });
+    const loaded = await this.loader.waitLoaded(this.log.durableSeq, this.options.shutdownTimeoutMs);
+    if (!loaded) {
+      this.options.log.warn('shutdown: the store did not take everything in time; the rest stays in the ingest log for the next start', {
+        records_left: this.log.durableSeq - this.loader.loadedSeq,
+      });
     }
+    await this.loader.stop();
+    await this.trimming;
+    try {
+      await IngestSequence.record(this.readClient, this.config.database, this.options.collectorId, this.log.durableSeq);
+    } catch (error) {
+      this.options.log.warn('could not record the last ingest_seq in the store (the ingest log keeps it)', { error: (error as Error).message });
+    }
+    await this.log.close();
     await closeClients([this.ingestClient, this.readClient], this.config.endpoint);
   }
 }

@@ -115,10 +115,10 @@ export interface EncodedRows {
   count: number;
   /** ingest_seq of the last row. */
   lastSeq: number;
-  /** Set when some rows must be checked against stored ones before insert (see EventStore). */
-  duplicateCheck?: DuplicateCheck;
   /** The records' bytes as received, for export (see ReceivedRecords); not stored. */
   received?: ReceivedRecords;
+  /** Rows whose copies the sort key cannot collapse: the loader checks them against what is stored. */
+  checkRows: number[];
 }
 
 /**
@@ -147,48 +147,27 @@ function receivedRecordsOf(events: ReadonlyArray<AuditEvent>): ReceivedRecords |
   return { data, lengths };
 }
 
-/** The events again, and per event its `tenant\0event_id` key ('' when it needs no check). */
-export interface DuplicateCheck {
-  events: ReadonlyArray<AuditEvent>;
-  firstSeq: number;
-  collectorId: string;
-  keys: string[];
-}
-
 export const duplicateKey = (tenant: string, eventId: string): string => `${tenant}\u0000${eventId}`;
 
 /**
  * Encodes events numbered firstSeq, firstSeq+1, … `needsCheck(e)` marks the events whose
- * duplicates the table's sort key cannot catch. With `keepReceived`, the records' bytes as
- * received are copied beside the block (only worth it while export runs).
+ * duplicates the table's sort key cannot catch; the records' bytes as received are copied
+ * beside the block for export.
  */
 export function encodeRows(
   events: ReadonlyArray<AuditEvent>,
   firstSeq: number,
   collectorId: string,
   needsCheck?: (event: AuditEvent) => boolean,
-  keepReceived = false,
 ): EncodedRows {
   const rows: EncodedRows = {
     buffer: encodeBlock(events, (i) => firstSeq + i, collectorId),
     count: events.length,
     lastSeq: firstSeq + events.length - 1,
+    checkRows: [],
   };
-  const received = keepReceived ? receivedRecordsOf(events) : undefined;
+  const received = receivedRecordsOf(events);
   if (received) rows.received = received;
-  if (needsCheck && events.some(needsCheck)) {
-    const keys = events.map((e) => (needsCheck(e) ? duplicateKey(e.tenant_id, e.event_id) : ''));
-    rows.duplicateCheck = { events, firstSeq, collectorId, keys };
-  }
+  if (needsCheck) events.forEach((e, i) => needsCheck(e) && rows.checkRows.push(i));
   return rows;
-}
-
-/** The rows whose index `keep` accepts, as one block (empty when none is kept); each keeps its ingest_seq. */
-export function keepRows(rows: EncodedRows, keep: (index: number) => boolean): Buffer {
-  const check = rows.duplicateCheck!;
-  const kept: number[] = [];
-  for (let i = 0; i < check.events.length; i++) if (keep(i)) kept.push(i);
-  if (kept.length === check.events.length) return rows.buffer;
-  if (kept.length === 0) return Buffer.alloc(0);
-  return encodeBlock(kept.map((i) => check.events[i]!), (i) => check.firstSeq + kept[i]!, check.collectorId);
 }

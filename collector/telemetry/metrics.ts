@@ -28,23 +28,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly ingestLogAppends = new Histogram({
+    name: 'audit_sidecar_ingest_log_frame_rows',
+    help: 'Rows per ingest-log write (one fdatasync each).',
+    buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000, 50000],
+    registers: [this.registry],
+  });
+
   readonly commitRows = new Histogram({
     name: 'audit_sidecar_store_commit_rows',
-    help: 'Rows per group commit.',
-    buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000],
+    help: 'Rows per loader insert into ClickHouse.',
+    buckets: [1, 10, 100, 1000, 2500, 5000, 10000, 20000, 50000, 100000],
     registers: [this.registry],
   });
 
   readonly commitSeconds = new Histogram({
     name: 'audit_sidecar_store_commit_seconds',
-    help: 'Time to commit one batch to ClickHouse.',
+    help: 'Time of one loader insert into ClickHouse.',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
 
   readonly commitFailures = new Counter({
     name: 'audit_sidecar_store_commit_failures_total',
-    help: 'Batches the store could not commit (their requests got 503).',
+    help: 'Loader inserts that failed (the events wait in the ingest log and are retried).',
     registers: [this.registry],
   });
 

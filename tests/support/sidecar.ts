@@ -58,12 +58,16 @@ export async function startTestSidecar(options: TestConfigOptions, log: Logger =
   return startSidecar(testConfig(options), log);
 }
 
-/** Runs a SELECT on the sidecar's read connection and returns the rows. */
+/**
+ * Runs a SELECT on the sidecar's read connection and returns the rows; like the API, it
+ * first waits until everything acknowledged is loaded into ClickHouse.
+ */
 export async function queryRows<T = Record<string, unknown>>(
   sidecar: Sidecar,
   query: string,
   params: Record<string, unknown> = {},
 ): Promise<T[]> {
+  await sidecar.store.readable(10_000);
   const result = await sidecar.store.readClient.query({ query, query_params: params, format: 'JSONEachRow' });
   return result.json<T>();
 }

@@ -1,37 +1,20 @@
 /**
- * The newest committed rows, kept by the export thread as the commits' own Native blocks
- * (with the bytes OTLP records arrived in, where export may send those as they are), so a
- * destination that keeps up is fed without reading its rows back out of the engine.
- * Reads there cost the engine about as much as ingesting the rows did (rows of a sequence
- * range lie scattered over the sort key), and under full load they halved ingest.
- *
- * Each commit covers a range of ingest_seq, (afterSeq, lastSeq]: every row committed with
- * a number in it is in its blocks. Commits chain when one starts where the last ended; a
- * gap (a failed commit, whose rows may still have reached the store) starts the chain
- * again. A read is answered here only when the chain covers all of it; anything older or
- * outside goes to the store, which stays the source of truth.
+ * Export's view of the ingest log, on the export thread: the frames the log holds (told by
+ * the main thread as they are synced and trimmed), read straight from the segment files,
+ * so a destination inside the log never costs the engine a read. Rows of a frame are the
+ * frame's own Native blocks, with the bytes OTLP records arrived in where export may send
+ * those as they are. A read is answered here only when the log still holds everything
+ * after its start; anything older is in ClickHouse, which the caller reads instead.
  */
 import { AUDIT_EVENT_COLUMNS } from '../../schemas/audit-event.js';
 import { indexNativeBlocks, readNativeColumn, type NativeBlockIndex, type NativeValue } from '../store/native-reader.js';
 import type { ReceivedRecords } from '../store/row-encoding.js';
+import { frameParts } from '../ingest-log/frame.js';
+import { SegmentGoneError, SegmentReader, type FrameRef } from '../ingest-log/segments.js';
 import type { ExportRow, RowFilter } from './row-reader.js';
 
-export interface CommittedRange {
-  /** The commit holds every committed row with afterSeq < ingest_seq <= lastSeq. */
-  afterSeq: number;
-  lastSeq: number;
-}
-
-interface TailEntry extends CommittedRange {
-  data: Buffer;
-  blocks: NativeBlockIndex[];
-  received: ReceivedRecords | undefined;
-  /** Parsed on first use; kept for the newest few entries only. */
-  rows: ExportRow[] | undefined;
-}
-
-/** Entries whose parsed rows are kept: other destinations reading the same rows soon reuse them. */
-const PARSED_ENTRIES = 2;
+/** Frames whose parsed rows are kept: other destinations reading the same rows soon reuse them. */
+const PARSED_FRAMES = 4;
 
 /** Columns an ExportRow does not have (ingest_seq is its `seq`, read eagerly). */
 const NOT_EXPORTED = new Set(['ingest_seq', 'collector_id', 'received_at', 'retention_days']);
@@ -121,58 +104,57 @@ function passes(row: ExportRow, filter: RowFilter): boolean {
   return (filter.tenant === undefined || row.tenant_id === filter.tenant) && (filter.eventTypes === undefined || filter.eventTypes.includes(row.event_type));
 }
 
-export class CommittedTail {
-  private entries: TailEntry[] = [];
-  private bytes = 0;
-  private parsed: TailEntry[] = [];
+export class LogTail {
+  private frames: FrameRef[] = [];
+  private readonly reader: SegmentReader;
+  private parsed: Array<{ frame: FrameRef; rows: ExportRow[] }> = [];
 
-  constructor(private readonly maxBytes: number) {}
-
-  /** Where the chain starts and ends, or undefined when it holds nothing. */
-  get range(): CommittedRange | undefined {
-    const first = this.entries[0];
-    const last = this.entries[this.entries.length - 1];
-    return first && last ? { afterSeq: first.afterSeq, lastSeq: last.lastSeq } : undefined;
+  constructor(directory: string) {
+    this.reader = new SegmentReader(directory);
   }
 
-  /**
-   * A commit's blocks (an empty buffer when all its rows were duplicates), and its records'
-   * bytes as received. Checked whole here, so rows decoded later cannot fail: data that
-   * does not check out throws and is not kept (the store serves those rows instead).
-   */
-  add(range: CommittedRange, data: Buffer, received?: ReceivedRecords): void {
-    const blocks = indexNativeBlocks(data);
-    if (received) checkReceived(blocks, received);
-    const last = this.entries[this.entries.length - 1];
-    if (last && last.lastSeq !== range.afterSeq) this.clear();
-    this.entries.push({ ...range, data, blocks, received, rows: undefined });
-    this.bytes += data.length + (received?.data.length ?? 0);
-    // The newest commit stays even when it alone is over the limit.
-    while (this.bytes > this.maxBytes && this.entries.length > 1) {
-      const dropped = this.entries.shift()!;
-      this.bytes -= dropped.data.length + (dropped.received?.data.length ?? 0);
-      this.parsed = this.parsed.filter((e) => e !== dropped);
-    }
-  }
-
-  clear(): void {
-    this.entries = [];
+  /** The log's frames at start-up. */
+  reset(frames: ReadonlyArray<FrameRef>): void {
+    this.frames = [...frames];
     this.parsed = [];
-    this.bytes = 0;
+  }
+
+  /** A frame was synced. */
+  appended(frame: FrameRef): void {
+    this.frames.push(frame);
+  }
+
+  /** Segments were deleted: their frames are read from ClickHouse from now on. */
+  trimmed(segments: ReadonlyArray<number>): void {
+    const gone = new Set(segments);
+    this.frames = this.frames.filter((f) => !gone.has(f.segment));
+    this.parsed = this.parsed.filter((p) => !gone.has(p.frame.segment));
+    void this.reader.forget(segments);
+  }
+
+  /** The log holds every row after this; undefined when it holds nothing. */
+  get startsAfter(): number | undefined {
+    return this.frames[0]?.afterSeq;
   }
 
   /**
    * Up to `limit` rows with after < ingest_seq <= through that pass `filter`, oldest first;
-   * undefined when the chain does not cover all of (after, through].
+   * undefined when the log no longer holds all of (after, through].
    */
-  read(after: number, through: number, limit: number, filter: RowFilter): ExportRow[] | undefined {
-    const range = this.range;
-    if (!range || after < range.afterSeq || through > range.lastSeq) return undefined;
+  async read(after: number, through: number, limit: number, filter: RowFilter): Promise<ExportRow[] | undefined> {
+    const start = this.startsAfter;
+    if (start === undefined || after < start) return undefined;
     const rows: ExportRow[] = [];
-    for (const entry of this.entries) {
-      if (entry.lastSeq <= after) continue;
-      if (entry.afterSeq >= through) break;
-      for (const row of this.rowsOf(entry)) {
+    for (const frame of this.framesAfter(after)) {
+      if (frame.afterSeq >= through) break;
+      let frameRows: ExportRow[];
+      try {
+        frameRows = await this.rowsOf(frame);
+      } catch (error) {
+        if (error instanceof SegmentGoneError) return undefined;
+        throw error;
+      }
+      for (const row of frameRows) {
         if (row.seq <= after) continue;
         if (row.seq > through) break;
         if (!passes(row, filter)) continue;
@@ -183,11 +165,29 @@ export class CommittedTail {
     return rows;
   }
 
-  private rowsOf(entry: TailEntry): ExportRow[] {
-    if (entry.rows) return entry.rows;
-    entry.rows = exportRowsOf(entry.data, entry.received, entry.blocks);
-    this.parsed.push(entry);
-    if (this.parsed.length > PARSED_ENTRIES) this.parsed.shift()!.rows = undefined;
-    return entry.rows;
+  private framesAfter(after: number): FrameRef[] {
+    let lo = 0;
+    let hi = this.frames.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.frames[mid]!.lastSeq <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.frames.slice(lo);
+  }
+
+  private async rowsOf(frame: FrameRef): Promise<ExportRow[]> {
+    const cached = this.parsed.find((p) => p.frame === frame);
+    if (cached) return cached.rows;
+    const data = await this.reader.read(frame);
+    const { blocks, received } = frameParts(data, frame);
+    const rows = exportRowsOf(blocks, received);
+    this.parsed.push({ frame, rows });
+    if (this.parsed.length > PARSED_FRAMES) this.parsed.shift();
+    return rows;
+  }
+
+  async close(): Promise<void> {
+    await this.reader.close();
   }
 }
