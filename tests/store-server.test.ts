@@ -7,7 +7,7 @@
 import { get } from 'node:http';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { AUDIT_EVENT_COLUMNS } from '../schemas/audit-event.js';
 import { loadMigrations } from '../collector/store/migrations.js';
 import type { Sidecar } from '../collector/sidecar.js';
@@ -27,7 +27,7 @@ let options: TestConfigOptions;
 
 beforeAll(async () => {
   server = await startClickHouseHttp({ dataDir: tempDir() });
-  client = createClient({ url: server.url });
+  client = createClient({ url: server.url, log: { level: ClickHouseLogLevel.OFF } });
   receiver = await startReceiver();
   options = {
     dataDir: tempDir(),
@@ -73,6 +73,14 @@ describe('the test server', () => {
     expect(await ids('SELECT id FROM srv.t WHERE s IN {s:Array(String)} ORDER BY id', { s: ["it's", "') OR 1=1 --", 'plain'] })).toEqual([1, 3]);
     // A placeholder without its param_ value is an error, as on a server.
     await expect(client.query({ query: 'SELECT {missing:String}' })).rejects.toMatchObject({ code: '456' });
+    // Values sent in a multipart body instead of the URL.
+    const multipart = createClient({ url: server.url, use_multipart_params: true, log: { level: ClickHouseLogLevel.OFF } });
+    try {
+      const rows = await (await multipart.query({ query: 'SELECT id FROM srv.t WHERE s = {s:String}', query_params: { s: "it's" }, format: 'JSONEachRow' })).json();
+      expect(rows).toEqual([{ id: 1 }]);
+    } finally {
+      await multipart.close();
+    }
   });
 
   it('answers errors with a non-200 status and X-ClickHouse-Exception-Code; the client parses the code', async () => {
@@ -85,6 +93,9 @@ describe('the test server', () => {
     // A server runs one statement a request; chDB alone would run both.
     await expect(client.command({ query: 'SELECT 1; DROP TABLE srv.t' })).rejects.toMatchObject({ code: '62' });
     await expect(client.command({ query: 'DROP TABLE srv.t', clickhouse_settings: { readonly: '1' } })).rejects.toMatchObject({ code: '164', type: 'READONLY' });
+    // A GET is read-only, as on a server.
+    const viaGet = await fetch(`${server.url}/?query=${encodeURIComponent('DROP TABLE srv.t')}`);
+    expect([viaGet.status, viaGet.headers.get('x-clickhouse-exception-code')]).toEqual([500, '164']);
     expect(await tableCount('srv.t')).toBe(3);
   });
 
@@ -106,7 +117,7 @@ describe('the test server', () => {
       body: gzipSync('{"id":4,"s":"gz"}\n'),
     });
     expect(raw.status).toBe(200);
-    const compressed = createClient({ url: server.url, compression: { request: true, response: true } });
+    const compressed = createClient({ url: server.url, compression: { request: true, response: true }, log: { level: ClickHouseLogLevel.OFF } });
     try {
       await compressed.insert({ table: 'srv.t', values: [{ id: 5, s: 'gz2' }], format: 'JSONEachRow' });
       const rows = await (await compressed.query({ query: "SELECT id FROM srv.t WHERE s LIKE 'gz%' ORDER BY id", format: 'JSONEachRow' })).json();
@@ -114,6 +125,20 @@ describe('the test server', () => {
     } finally {
       await compressed.close();
     }
+  });
+
+  it('runs requests side by side: a slow query does not hold up an insert', async () => {
+    const started = Date.now();
+    const slow = client.query({ query: 'SELECT sleepEachRow(0.5) FROM numbers(4)', format: 'JSONEachRow' }).then(async (r) => {
+      await r.json();
+      return Date.now() - started;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await client.insert({ table: 'srv.t', values: [{ id: 6, s: 'beside' }], format: 'JSONEachRow' });
+    const insertedAfter = Date.now() - started;
+    expect(await tableCount("srv.t WHERE s = 'beside'")).toBe(1);
+    expect(insertedAfter).toBeLessThan(1_500);
+    expect(await slow).toBeGreaterThanOrEqual(2_000);
   });
 
   it('inserts a Native body byte for byte', async () => {
@@ -152,7 +177,7 @@ describe('a sidecar on the ClickHouse server', () => {
   it('applies the migrations on the server', async () => {
     sidecar = await startTestSidecar(options);
     const applied = await queryRows<{ name: string }>(sidecar, 'SELECT name FROM audit.schema_migrations ORDER BY version');
-    expect(applied.map((r) => r.name)).toEqual((await loadMigrations({ database: 'audit' })).map((m) => m.name));
+    expect(applied.map((r) => r.name)).toEqual((await loadMigrations({ database: 'audit', cluster: undefined })).map((m) => m.name));
     const described = await queryRows<{ name: string; type: string }>(sidecar, 'DESCRIBE TABLE audit.events');
     expect(described.map((c) => [c.name, c.type])).toEqual(AUDIT_EVENT_COLUMNS.map((c) => [c.name, c.type]));
   });
