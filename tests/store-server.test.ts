@@ -141,6 +141,19 @@ describe('the test server', () => {
     expect(await slow).toBeGreaterThanOrEqual(2_000);
   });
 
+  it('pause() hangs the server until resume()', async () => {
+    const impatient = createClient({ url: server.url, request_timeout: 300, log: { level: ClickHouseLogLevel.OFF } });
+    try {
+      server.pause();
+      await expect(impatient.query({ query: 'SELECT 1', format: 'JSONEachRow' })).rejects.toThrow(/Timeout/i);
+      server.resume();
+      expect(await (await impatient.query({ query: 'SELECT 1 AS one', format: 'JSONEachRow' })).json()).toEqual([{ one: 1 }]);
+    } finally {
+      server.resume();
+      await impatient.close();
+    }
+  });
+
   it('inserts a Native body byte for byte', async () => {
     const exported = await client.exec({ query: 'SELECT id + 100 AS id, s FROM (SELECT id, s FROM srv.t WHERE id <= 3) FORMAT Native' });
     const chunks: Buffer[] = [];

@@ -7,6 +7,7 @@
  *   // exporters.clickhouse.endpoint: ch.url
  *   await ch.kill();      // an outage: SIGKILL, as a crashed server
  *   await ch.restart();   // back on the same port, same data
+ *   ch.pause(); ch.resume();  // a hung server: SIGSTOP, then SIGCONT
  *   await ch.stop();      // graceful; call in afterAll
  *
  * Every child is killed when this process exits, and a child whose parent is gone exits
@@ -46,6 +47,10 @@ export interface ClickHouseHttp {
   kill(): Promise<void>;
   /** stop() if running, then start(). */
   restart(): Promise<void>;
+  /** SIGSTOP: a hung server; connections open but nothing is answered until resume(). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
 }
 
 const live = new Set<ChildProcess>();
@@ -161,9 +166,16 @@ export async function startClickHouseHttp(options: ClickHouseHttpOptions): Promi
         }
       }
     },
+    pause() {
+      if (isUp(child)) child.kill('SIGSTOP');
+    },
+    resume() {
+      if (isUp(child)) child.kill('SIGCONT');
+    },
     async stop() {
       if (!isUp(child)) return;
       const stopping = child;
+      stopping.kill('SIGCONT');
       if (stopping.connected) stopping.send({ type: 'stop' });
       else stopping.kill('SIGTERM');
       await waitExit(stopping, timeoutMs);
