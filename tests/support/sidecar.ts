@@ -26,6 +26,8 @@ export interface TestConfigOptions {
   api?: Record<string, unknown>;
   /** otlphttp/NAME exporters: NAME -> config. */
   destinations?: Record<string, Record<string, unknown>>;
+  /** exporters.clickhouse.endpoint, e.g. a test server's url (clickhouse-http.ts); default embedded in dataDir. */
+  storeEndpoint?: string;
 }
 
 export function testConfig(options: TestConfigOptions): SidecarConfig {
@@ -34,7 +36,7 @@ export function testConfig(options: TestConfigOptions): SidecarConfig {
       receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0', ...options.http } } }, audit_json: options.auditJson ?? {} },
       processors: { normalize: {}, batch: { send_batch_size: 1000, timeout: '20ms', ...options.batch } },
       exporters: {
-        clickhouse: { endpoint: `embedded://${options.dataDir}`, database: 'audit', retention: options.retention ?? { default_days: 90 } },
+        clickhouse: { endpoint: options.storeEndpoint ?? `embedded://${options.dataDir}`, database: 'audit', retention: options.retention ?? { default_days: 90 } },
         ...Object.fromEntries(Object.entries(options.destinations ?? {}).map(([name, d]) => [`otlphttp/${name}`, d])),
       },
       auth: { tokens: options.tokens ?? [] },
