@@ -254,14 +254,21 @@ describe('POST /api/v1/query', () => {
 });
 
 describe('health', () => {
-  it('is ready while the store answers, and 503 once it is gone', async () => {
-    expect((await fetch(`${sidecar.apiUrl}/readyz`)).status).toBe(200);
+  it('is ready while the store answers, and ready with the store degraded once it is gone (ingest goes on into the log)', async () => {
+    const ready = await fetch(`${sidecar.apiUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready' });
     const metrics = await (await get('/metrics')).text();
     expect(metrics).toContain('audit_sidecar_api_request_seconds_count{method="GET",route="/api/v1/events"');
     expect(metrics).toContain('audit_sidecar_ingest_records_total{source="json",outcome="accepted"}');
     expect(metrics).toContain('audit_sidecar_store_commit_rows_bucket');
     expect(metrics).toContain('audit_sidecar_store_commit_seconds_bucket');
+    expect(metrics).toMatch(/audit_sidecar_ingest_log_bytes \d+/);
+    expect(metrics).toContain('audit_sidecar_loader_lag_records 0');
+    expect(metrics).toContain('audit_sidecar_loader_failing 0');
     await sidecar.store.readClient.close();
-    expect((await fetch(`${sidecar.apiUrl}/readyz`)).status).toBe(503);
+    const degraded = await fetch(`${sidecar.apiUrl}/readyz`);
+    expect(degraded.status).toBe(200);
+    expect(await degraded.json()).toMatchObject({ status: 'ready, store degraded' });
   });
 });

@@ -234,23 +234,24 @@ describe('a sidecar on the ClickHouse server', () => {
     expect(receiver.accepted.map((r) => attr(r, 'log.record.uid'))).toEqual(['srv-otlp-1', 'srv-otlp-2', 'srv-json-1']);
   });
 
-  // Today a request is acknowledged only once its rows are inserted, so a store outage is a
-  // 503 to the client (issue 11 changes this: ingest rides out outages). Keep this `it` the
-  // one place that states the outage behavior.
-  it('a killed server: ingest answers 503 while it is down and nothing of it is stored; after restart() ingest is stored again', async () => {
+  // The ingest log rides out the outage: the request is acknowledged, the loader retries,
+  // and the events load once the server is back. Keep this `it` the one place that states
+  // the outage behavior of this file.
+  it('a killed server: ingest is still acknowledged; after restart() the loader stores what waited, and export goes on', async () => {
     await server.kill();
     expect(server.running).toBe(false);
     const during = await sendOtlp([{ eventName: 'server.outage.during', attributes: { 'user.id': 'u', 'log.record.uid': 'srv-during' } }]);
-    expect(during.status).toBe(503);
-    expect(Number(during.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(during.status).toBe(200);
+    await waitFor(() => sidecar!.store.loader.status.state === 'retrying', 10_000, 'the loader to see the outage');
     await server.restart();
     expect(server.running).toBe(true);
     const after = await sendOtlp([{ eventName: 'server.outage.after', attributes: { 'user.id': 'u', 'log.record.uid': 'srv-after' } }]);
     expect(after.status).toBe(200);
     expect(await countRows(sidecar!, "event_type = 'server.outage.after'")).toBe(1);
-    expect(await countRows(sidecar!, "event_type = 'server.outage.during'")).toBe(0);
+    expect(await countRows(sidecar!, "event_type = 'server.outage.during'")).toBe(1);
     // What was stored before the kill survived it.
     expect(await countRows(sidecar!, "event_type LIKE 'server.%' AND event_type NOT LIKE 'server.outage.%'")).toBe(3);
     await waitFor(() => receiver.accepted.some((r) => attr(r, 'log.record.uid') === 'srv-after'), 20_000, 'the export after the restart');
+    expect(receiver.accepted.map((r) => attr(r, 'log.record.uid')).slice(-2)).toEqual(['srv-during', 'srv-after']);
   });
 });

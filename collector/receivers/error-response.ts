@@ -10,7 +10,7 @@ export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   if (error instanceof StoreBusyError) return new HttpError(429, error.message, 1);
   if (error instanceof StoreUnavailableError) return new HttpError(503, error.message, 2);
-  if (error instanceof LogFullError) return new HttpError(503, error.message, 5);
+  if (error instanceof LogFullError) return new HttpError(503, error.message, 2);
   if (error instanceof LogWriteError) return new HttpError(503, error.message, 2);
   return new HttpError(503, `internal error: ${(error as Error)?.message ?? String(error)}`, 5);
 }

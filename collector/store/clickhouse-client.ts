@@ -2,7 +2,7 @@
  * One code path for both stores: `@clickhouse/client` talks HTTP to a server, or to the
  * embedded engine through chDB's Connection implementation. Only construction differs.
  */
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { drainPending } from 'chdb';
 import type { StoreConfig } from '../config/load.js';
 import { EmbeddedConnection } from './embedded-connection.js';
@@ -48,6 +48,8 @@ export function openClient(config: StoreConfig, application: string): ClickHouse
     password: config.password ?? '',
     application,
     request_timeout: config.insertTimeoutMs,
+    // Failures reach us as errors and are logged once, as JSON lines; the client's own lines would repeat them per retry.
+    log: { level: ClickHouseLogLevel.OFF },
   });
 }
 

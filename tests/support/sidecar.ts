@@ -28,6 +28,8 @@ export interface TestConfigOptions {
   destinations?: Record<string, Record<string, unknown>>;
   /** exporters.clickhouse.endpoint, e.g. a test server's url (clickhouse-http.ts); default embedded in dataDir. */
   storeEndpoint?: string;
+  /** service.ingest_log (its directory defaults to dataDir/ingest-log, also for a server store). */
+  ingestLog?: Record<string, unknown>;
 }
 
 export function testConfig(options: TestConfigOptions): SidecarConfig {
@@ -43,6 +45,7 @@ export function testConfig(options: TestConfigOptions): SidecarConfig {
       ...(options.api ? { extensions: { api: { endpoint: '127.0.0.1:0', ...options.api } } } : {}),
       service: {
         collector_id: options.collectorId ?? 'test',
+        ingest_log: { directory: join(options.dataDir, 'ingest-log'), ...options.ingestLog },
         pipelines: {
           'logs/audit': {
             receivers: ['otlp', 'audit_json'],
