@@ -58,10 +58,7 @@ describe('a store outage under load (ack: durable)', () => {
     expect([...statuses.keys()]).toEqual([200]); // not one error for the clients
     expect(acknowledgedDuringOutage).toBeGreaterThan(1_000);
     await waitFor(() => sidecar!.store.committedSeq >= sidecar!.store.durableSeq, 60_000, 'the backlog to drain');
-    const rows = await queryRows<{ event_id: string; ingest_seq: string }>(
-      sidecar,
-      "SELECT event_id, toString(ingest_seq) AS ingest_seq FROM audit.events WHERE event_type = 'outage.load' ORDER BY ingest_seq",
-    );
+    const rows = await queryRows<{ event_id: string }>(sidecar, "SELECT event_id FROM audit.events WHERE event_type = 'outage.load' ORDER BY ingest_seq");
     expect(rows.length).toBe(sent[0]!.length + sent[1]!.length);
     // Each client's events were numbered in the order it sent them.
     for (const client of [0, 1]) {

@@ -53,6 +53,8 @@ export class EventStore {
   private readonly logHolders: Array<() => number> = [];
   private trimming: Promise<void> | undefined;
   private nextSeq: number;
+  /** Size of the last request refused for want of room in the log, until one is appended again. */
+  private refusedBytes: number | undefined;
 
   private constructor(
     readonly config: StoreConfig,
@@ -129,7 +131,10 @@ export class EventStore {
     const bytes = rows.buffer.length + (rows.received?.data.length ?? 0);
     if (!this.log.hasRoomFor(bytes)) {
       await this.trim(true);
-      if (!this.log.hasRoomFor(bytes)) throw new LogFullError(this.log.sizeBytes, this.log.maxBytes);
+      if (!this.log.hasRoomFor(bytes)) {
+        this.refusedBytes = bytes;
+        throw new LogFullError(this.log.sizeBytes, this.log.maxBytes);
+      }
     }
     // Numbers are taken only once the request is sure to be appended: the log stays gap-free.
     this.nextSeq = rows.lastSeq + 1;
@@ -150,6 +155,7 @@ export class EventStore {
     } finally {
       this.unwrittenRows -= rows.count;
     }
+    this.refusedBytes = undefined;
     this.options.metrics?.ingestLogAppends.observe(frame.rows);
     if (this.options.ingestLog.ack === 'stored' && !(await this.loader.waitLoaded(rows.lastSeq, this.options.ingestLog.storedTimeoutMs))) {
       throw new StoreUnavailableError(
@@ -202,7 +208,8 @@ export class EventStore {
   health(): IngestHealth {
     if (this.closed) return { accepting: false, storeDegraded: false, reason: 'shutting down' };
     if (this.log.lastWriteError) return { accepting: false, storeDegraded: false, reason: this.log.lastWriteError.message };
-    const full = !this.log.hasRoomFor(1024 * 1024);
+    // Full: the last request refused would still not fit, or not even a typical one would.
+    const full = !this.log.hasRoomFor(this.refusedBytes ?? Math.min(1024 * 1024, this.log.maxBytes / 16));
     const degraded = this.loader.status.state !== 'ok';
     if (full) return { accepting: false, storeDegraded: degraded, reason: `the ingest log is full (${this.log.sizeBytes} of ${this.log.maxBytes} bytes)` };
     return { accepting: true, storeDegraded: degraded, reason: degraded ? `store degraded: ${this.loader.status.last_error?.message ?? 'inserts failing'}` : undefined };
