@@ -33,18 +33,24 @@ async function startReceiver() {
   };
 }
 
-function startSidecar(workDir: string, dataDir: string, name: string, batchSize: number, receiverUrl: string, port: number, startFrom: 'earliest' | 'end'): ChildProcess {
+/** Where the exporting sidecar's ingest log is: the one ingest wrote (default), or another (an empty one: export reads ClickHouse). */
+export interface ExportSource {
+  logDirectory?: string;
+}
+
+function startSidecar(workDir: string, dataDir: string, name: string, batchSize: number, receiverUrl: string, port: number, startFrom: 'earliest' | 'end', source: ExportSource = {}): ChildProcess {
   const config = join(workDir, `${name}.yaml`);
   writeFileSync(
     config,
     `receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${port} } } } }
 processors:
-  batch: { send_batch_size: 5000, timeout: 200ms }
+  batch: { send_batch_size: 20000, timeout: 1s }
 exporters:
   clickhouse: { endpoint: "embedded://${dataDir}" }
   otlphttp/${name}: { endpoint: "${receiverUrl}", max_batch_size: ${batchSize}, start_from: ${startFrom} }
 service:
   collector_id: bench
+  ingest_log: { max_size: 16GiB${source.logDirectory ? `, directory: "${source.logDirectory}"` : ''} }
   telemetry: { logs: { level: warn } }
   pipelines: { logs/audit: { receivers: [otlp], processors: [batch], exporters: [clickhouse, otlphttp/${name}] } }
 `,
@@ -60,9 +66,9 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 /** Records/s while a sidecar drains the stored rows from the earliest, for `seconds`. */
-export async function measureExport(workDir: string, dataDir: string, batchSize: number, seconds: number, port: number): Promise<ExportResult> {
+export async function measureExport(workDir: string, dataDir: string, batchSize: number, seconds: number, port: number, name = `bench${batchSize}`, source: ExportSource = {}): Promise<ExportResult> {
   const receiver = await startReceiver();
-  const child = startSidecar(workDir, dataDir, `bench${batchSize}`, batchSize, receiver.url, port, 'earliest');
+  const child = startSidecar(workDir, dataDir, name, batchSize, receiver.url, port, 'earliest', source);
   const deadline = Date.now() + 60_000;
   while (receiver.requests() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const startCount = receiver.records();

@@ -1,12 +1,15 @@
 /**
  * npm run bench: starts the real sidecar (the CLI, in its own process) on 127.0.0.1,
  * drives it with concurrent OTLP protobuf requests of 100 audit records for a fixed time,
- * and prints records/s, ack latency p50/p99 and the sidecar's peak RSS, next to the
- * ceiling measured in the same run: the same rows inserted straight into the same engine.
+ * once with `ack: durable` and once with `ack: stored` (each on a fresh data directory, at
+ * saturation and then under light load), and prints records/s, ack latency p50/p99, CPU
+ * per record, peak RSS, the loader's lag during and after the load and its rows per
+ * insert, next to the ceiling measured in the same run: the same rows inserted straight
+ * into the same engine.
  *
- * Then, on the rows it stored, the read side (filtered pages and searches through the
- * API) and export: a sidecar draining them to a local OTLP receiver at max_batch_size
- * 1000 and 100, and a destination subscribed at the end while the full load runs again.
+ * Then, on the rows stored, export of the backlog read from the ingest log against read
+ * from ClickHouse, the read side (filtered pages and searches through the API), and a
+ * destination subscribed at the end while the full load runs again.
  *
  *   BENCH_SECONDS (60)  BENCH_CONCURRENCY (64)  BENCH_LIGHT_SECONDS (10)  BENCH_LIGHT_CONCURRENCY (4)
  *   BENCH_CEILING_SECONDS (15)
@@ -60,19 +63,107 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-function configYaml(dataDir: string, port: number): string {
+/**
+ * The sidecar under load. A destination that never answers (a closed port) holds the
+ * ingest log, so the export phase later finds the whole backlog in the log; it costs the
+ * run a connection attempt per backoff.
+ */
+function configYaml(dataDir: string, port: number, apiPort: number, ack: 'durable' | 'stored', heldBy: string): string {
   return `receivers:
   otlp: { protocols: { http: { endpoint: 127.0.0.1:${port} } } }
 processors:
-  batch: { send_batch_size: ${BATCH_ROWS}, timeout: 200ms }
+  batch: { send_batch_size: 20000, timeout: 1s }
 exporters:
   clickhouse: { endpoint: "embedded://${dataDir}", database: audit }
+  otlphttp/held: { endpoint: "${heldBy}", max_batch_size: 1000, start_from: earliest, retry: { initial_interval: 5s, max_interval: 60s } }
+extensions:
+  api: { endpoint: 127.0.0.1:${apiPort} }
 service:
   collector_id: bench
+  ingest_log: { ack: ${ack}, max_size: 16GiB }
   telemetry: { logs: { level: ${process.env.BENCH_LOG_LEVEL ?? "warn"} } }
   pipelines:
-    logs/audit: { receivers: [otlp], processors: [batch], exporters: [clickhouse] }
+    logs/audit: { receivers: [otlp], processors: [batch], exporters: [clickhouse, otlphttp/held] }
 `;
+}
+
+/** One value of a Prometheus text exposition (the first sample of that name). */
+function metric(text: string, name: string): number {
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : Number.NaN;
+}
+
+/** Samples the loader's lag while `during` runs, then waits for it to reach 0. */
+async function watchLoader<T>(apiUrl: string, during: Promise<T>) {
+  let maxLag = 0;
+  let running = true;
+  const sampling = (async () => {
+    while (running) {
+      const text = await (await fetch(`${apiUrl}/metrics`)).text();
+      maxLag = Math.max(maxLag, metric(text, 'audit_sidecar_loader_lag_records'));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  const result = await during;
+  running = false;
+  await sampling;
+  const endedAt = performance.now();
+  let text = await (await fetch(`${apiUrl}/metrics`)).text();
+  const lagAtEnd = metric(text, 'audit_sidecar_loader_lag_records');
+  while (metric(text, 'audit_sidecar_loader_lag_records') > 0 && performance.now() - endedAt < 60_000) {
+    await new Promise((r) => setTimeout(r, 100));
+    text = await (await fetch(`${apiUrl}/metrics`)).text();
+  }
+  const drainSeconds = (performance.now() - endedAt) / 1000;
+  const inserts = metric(text, 'audit_sidecar_store_commit_rows_count');
+  const rowsPerInsert = metric(text, 'audit_sidecar_store_commit_rows_sum') / inserts;
+  return { result, loader: { maxLag, lagAtEnd, drainSeconds, inserts, rowsPerInsert } };
+}
+
+type LoaderFigures = Awaited<ReturnType<typeof watchLoader>>['loader'];
+
+interface ModeResult {
+  ack: 'durable' | 'stored';
+  dataDir: string;
+  load: Awaited<ReturnType<typeof driveLoad>>;
+  light: Awaited<ReturnType<typeof driveLoad>>;
+  cpu: { all: number; main: number };
+  rss: number;
+  loader: LoaderFigures;
+  lightLoader: LoaderFigures;
+  stored: number;
+}
+
+/** A sidecar with `ack` on a fresh data directory: saturation, then light load, then a clean stop. */
+async function runMode(workDir: string, ack: 'durable' | 'stored', port: number, firstRequest: number): Promise<ModeResult> {
+  const dataDir = join(workDir, `data-${ack}`);
+  const configFile = join(workDir, `bench-${ack}.yaml`);
+  const apiPort = await freePort();
+  writeFileSync(configFile, configYaml(dataDir, port, apiPort, ack, `http://127.0.0.1:${await freePort()}/v1/logs`));
+  const url = `http://127.0.0.1:${port}`;
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  // BENCH_NODE_ARGS="--cpu-prof" profiles the sidecar under load.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(projectRoot(), 'dist/collector/cli/main.js'), 'start', '--config', configFile], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  try {
+    await waitHealthy(url, child);
+    process.stderr.write(`ack: ${ack}: ${SECONDS} s, ${CONCURRENCY} concurrent requests of ${RECORDS_PER_REQUEST} records\n`);
+    const cpuBefore = { all: cpuSeconds(child.pid!), main: cpuSeconds(child.pid!, child.pid!) };
+    const saturated = await watchLoader(apiUrl, driveLoad(url, CONCURRENCY, SECONDS, firstRequest));
+    const cpu = { all: cpuSeconds(child.pid!) - cpuBefore.all, main: cpuSeconds(child.pid!, child.pid!) - cpuBefore.main };
+    process.stderr.write(`ack: ${ack}: light load, ${LIGHT_SECONDS} s, ${LIGHT_CONCURRENCY} concurrent requests\n`);
+    const light = await watchLoader(apiUrl, driveLoad(url, LIGHT_CONCURRENCY, LIGHT_SECONDS, saturated.result.sent));
+    const rss = peakRssMiB(child.pid!);
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    const stored = (await storedRows(dataDir)).rows;
+    return { ack, dataDir, load: saturated.result, light: light.result, cpu, rss, loader: saturated.loader, lightLoader: light.loader, stored };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
 }
 
 async function waitHealthy(url: string, child: ChildProcess): Promise<void> {
@@ -218,69 +309,64 @@ async function measureCeiling(templates: ReturnType<typeof buildTemplate>[]): Pr
   }
 }
 
+const rateOf = (r: { acked: number; elapsed: number }) => r.acked / r.elapsed;
+
+function modeLines(m: ModeResult): string[] {
+  const f = (n: number) => n.toFixed(1);
+  return [
+    `  ack: ${m.ack}`,
+    `    saturation (${CONCURRENCY})      ${Math.round(rateOf(m.load))} records/s, ack p50 ${f(percentile(m.load.latencies, 50))} ms, p99 ${f(percentile(m.load.latencies, 99))} ms; responses ${[...m.load.statuses].map(([s, n]) => `${s}: ${n}`).join(', ')}`,
+    `    light load (${LIGHT_CONCURRENCY})       ${Math.round(rateOf(m.light))} records/s, ack p50 ${f(percentile(m.light.latencies, 50))} ms, p99 ${f(percentile(m.light.latencies, 99))} ms`,
+    `    CPU per record        ${f((m.cpu.all / m.load.acked) * 1e6)} µs (main thread ${f((m.cpu.main / m.load.acked) * 1e6)} µs, other threads ${f(((m.cpu.all - m.cpu.main) / m.load.acked) * 1e6)} µs); ${(m.cpu.all / m.load.elapsed).toFixed(2)} cores busy`,
+    `    peak RSS              ${m.rss.toFixed(0)} MiB`,
+    `    loader, saturation    lag max ${m.loader.maxLag} records, ${m.loader.lagAtEnd} at the end, 0 after ${f(m.loader.drainSeconds)} s; ${Math.round(m.loader.rowsPerInsert)} rows per insert (${m.loader.inserts} inserts so far)`,
+    `    loader, light load    lag max ${m.lightLoader.maxLag} records, 0 after ${f(m.lightLoader.drainSeconds)} s; ${Math.round(m.lightLoader.rowsPerInsert)} rows per insert over both phases`,
+    `    rows stored           ${m.stored} (${m.stored === m.load.acked + m.light.acked ? 'equal to' : 'DIFFERENT FROM'} records acknowledged)`,
+  ];
+}
+
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'audit-bench-'));
+  const workDir = mkdtempSync(join(tmpdir(), 'audit-bench-'));
   const port = await freePort();
-  const configFile = join(dataDir, 'bench-config.yaml');
-  writeFileSync(configFile, configYaml(join(dataDir, 'data'), port));
   const url = `http://127.0.0.1:${port}`;
-  // BENCH_NODE_ARGS="--cpu-prof" profiles the sidecar under load.
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, join(projectRoot(), 'dist/collector/cli/main.js'), 'start', '--config', configFile], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
   try {
-    await waitHealthy(url, child);
-    process.stderr.write(`ingest: ${SECONDS} s, ${CONCURRENCY} concurrent requests of ${RECORDS_PER_REQUEST} records\n`);
-    const cpuBefore = { all: cpuSeconds(child.pid!), main: cpuSeconds(child.pid!, child.pid!) };
-    const load = await driveLoad(url, CONCURRENCY, SECONDS);
-    const cpu = { all: cpuSeconds(child.pid!) - cpuBefore.all, main: cpuSeconds(child.pid!, child.pid!) - cpuBefore.main };
-    // The same sidecar under a light load: latency when commits are not queueing.
-    process.stderr.write(`light load: ${LIGHT_SECONDS} s, ${LIGHT_CONCURRENCY} concurrent requests\n`);
-    const light = await driveLoad(url, LIGHT_CONCURRENCY, LIGHT_SECONDS, load.sent);
-    const rss = peakRssMiB(child.pid!);
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-    const stored = await storedRows(join(dataDir, 'data'));
+    const durable = await runMode(workDir, 'durable', port, 0);
+    const stored = await runMode(workDir, 'stored', port, durable.load.sent + durable.light.sent);
     process.stderr.write(`ceiling: ${CEILING_SECONDS} s of ${BATCH_ROWS}-row inserts of the same rows into a fresh embedded store\n`);
-    const ceiling = await measureCeiling(load.templates);
-    const exports = [];
-    for (const batchSize of [1000, 100]) {
-      process.stderr.write(`export: ${EXPORT_SECONDS} s draining stored rows at max_batch_size ${batchSize}\n`);
-      exports.push(await measureExport(dataDir, join(dataDir, 'data'), batchSize, EXPORT_SECONDS, port));
-    }
-    await topUp(join(dataDir, 'data'), load.templates, stored.rows, QUERY_ROWS);
-    process.stderr.write(`queries: page queries and q searches through the API on ${Math.max(stored.rows, QUERY_ROWS)} stored rows\n`);
-    const queries = await measureQueries(dataDir, join(dataDir, 'data'), port, await freePort());
-    process.stderr.write(`live export: ${LIVE_EXPORT_SECONDS} s of the same load (after the read-side figures, which it would change) with a destination subscribed at the end\n`);
-    const live = await measureLiveExport(dataDir, join(dataDir, 'data'), port, async (exporting) => {
+    const ceiling = await measureCeiling(durable.load.templates);
+    // The durable run's data: its ingest log still holds every record (the held destination never took any).
+    const dataDir = durable.dataDir;
+    const backlog = durable.stored;
+    process.stderr.write(`export: ${EXPORT_SECONDS} s draining the ${backlog}-record backlog at max_batch_size 1000, from the ingest log and from ClickHouse\n`);
+    const fromLog = await measureExport(workDir, dataDir, 1000, EXPORT_SECONDS, port, 'fromlog');
+    const fromStore = await measureExport(workDir, dataDir, 1000, EXPORT_SECONDS, port, 'fromstore', { logDirectory: join(workDir, 'empty-log') });
+    const fromLog100 = await measureExport(workDir, dataDir, 100, EXPORT_SECONDS, port, 'fromlog100');
+    await topUp(dataDir, durable.load.templates, backlog, QUERY_ROWS);
+    process.stderr.write(`queries: page queries and q searches through the API on ${Math.max(backlog, QUERY_ROWS)} stored rows\n`);
+    const queries = await measureQueries(workDir, dataDir, port, await freePort());
+    process.stderr.write(`live export: ${LIVE_EXPORT_SECONDS} s of the same load with a destination subscribed at the end\n`);
+    const live = await measureLiveExport(workDir, dataDir, port, async (exporting) => {
       await waitHealthy(url, exporting);
-      return driveLoad(url, CONCURRENCY, LIVE_EXPORT_SECONDS, load.sent + light.sent);
+      return driveLoad(url, CONCURRENCY, LIVE_EXPORT_SECONDS, stored.load.sent + stored.light.sent);
     });
-    const rate = load.acked / load.elapsed;
+    const ratio = (a: number, b: number) => (a / b).toFixed(2);
+    const exportRate = (e: { records: number; seconds: number }) => e.records / e.seconds;
     const lines = [
       '',
-      'audit-sidecar ingest benchmark (OTLP/HTTP protobuf over 127.0.0.1, embedded chDB)',
-      `  records acknowledged   ${load.acked} in ${load.elapsed.toFixed(1)} s`,
-      `  throughput             ${Math.round(rate)} records/s`,
-      `  ack latency            p50 ${percentile(load.latencies, 50).toFixed(1)} ms, p99 ${percentile(load.latencies, 99).toFixed(1)} ms`,
-      `  light load (${LIGHT_CONCURRENCY} clients)   ${Math.round(light.acked / light.elapsed)} records/s, ack p50 ${percentile(light.latencies, 50).toFixed(1)} ms, p99 ${percentile(light.latencies, 99).toFixed(1)} ms`,
-      `  sidecar peak RSS       ${rss.toFixed(0)} MiB`,
-      `  sidecar CPU per record ${((cpu.all / load.acked) * 1e6).toFixed(1)} µs (main thread ${((cpu.main / load.acked) * 1e6).toFixed(1)} µs, engine and GC threads the rest); ${(cpu.all / load.elapsed).toFixed(2)} cores busy`,
-      `  responses              ${[...load.statuses].map(([s, n]) => `${s}: ${n}`).join(', ')}`,
-      `  rows stored            ${stored.rows} (${stored.rows === load.acked + light.acked ? 'equal to' : 'DIFFERENT FROM'} records acknowledged in both phases)`,
-      `  ceiling (raw inserts)  ${Math.round(ceiling)} rows/s`,
-      `  sidecar / ceiling      ${(rate / ceiling).toFixed(2)}`,
-      ...queries.map((q) => `  ${q.name.padEnd(44)} p50 ${q.p50.toFixed(1)} ms, p99 ${q.p99.toFixed(1)} ms (${q.count} queries, ${Math.max(stored.rows, QUERY_ROWS)} rows)`),
-      ...exports.map((e) => `  export backlog, batch ${String(e.batchSize).padEnd(5)} ${Math.round(e.records / e.seconds)} records/s (${(e.records / e.seconds / rate).toFixed(2)} of ingest)`),
+      'audit-sidecar benchmark (OTLP/HTTP protobuf over 127.0.0.1, embedded chDB; ratios are within this run)',
+      ...modeLines(durable),
+      ...modeLines(stored),
+      `  durable / stored       saturation ${ratio(rateOf(durable.load), rateOf(stored.load))}x, light load ${ratio(rateOf(durable.light), rateOf(stored.light))}x records/s`,
+      `  ceiling (raw inserts)  ${Math.round(ceiling)} rows/s of ${BATCH_ROWS}-row Native blocks; durable / ceiling ${ratio(rateOf(durable.load), ceiling)}, stored / ceiling ${ratio(rateOf(stored.load), ceiling)}`,
+      `  export backlog, batch 1000: from the ingest log ${Math.round(exportRate(fromLog))} records/s, from ClickHouse ${Math.round(exportRate(fromStore))} records/s (${ratio(exportRate(fromLog), exportRate(fromStore))}x), ${backlog} records`,
+      `  export backlog, batch 100:  from the ingest log ${Math.round(exportRate(fromLog100))} records/s`,
+      ...queries.map((q) => `  ${q.name.padEnd(44)} p50 ${q.p50.toFixed(1)} ms, p99 ${q.p99.toFixed(1)} ms (${q.count} queries, ${Math.max(backlog, QUERY_ROWS)} rows)`),
       `  export live, batch 1000     ingest ${Math.round(live.ingested / live.ingestSeconds)} records/s for ${live.ingestSeconds.toFixed(0)} s; the receiver had ${((100 * live.exportedDuringLoad) / live.ingested).toFixed(1)} % when the load stopped, all ${Number.isNaN(live.catchUpSeconds) ? 'NOT within 60 s' : `${live.catchUpSeconds.toFixed(1)} s later`}; peak RSS ${live.rssMiB.toFixed(0)} MiB`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
-    if (stored.rows !== load.acked + light.acked) process.exitCode = 1;
+    if (durable.stored !== durable.load.acked + durable.light.acked || stored.stored !== stored.load.acked + stored.light.acked) process.exitCode = 1;
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(workDir, { recursive: true, force: true });
   }
 }
 
