@@ -54,7 +54,8 @@ describe('ingest log', () => {
     expect(frames[0]!.afterSeq).toBe(0);
     expect(frames[frames.length - 1]!.lastSeq).toBe(9);
     const last = frames[frames.length - 1]!;
-    const parts = frameParts(await again.reader.read(last), last);
+    const read = await again.reader.read(last);
+    const parts = frameParts(read.data, read.layout);
     expect(parts.blocks).toEqual(Buffer.alloc(400, 5));
     expect([...parts.received!.lengths]).toEqual([8, 8, 8, 8]);
     expect([...parts.checkRows]).toEqual([1]);

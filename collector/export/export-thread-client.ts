@@ -82,8 +82,11 @@ export class ExportThread {
     store.log.onAppend((frame) => this.send({ type: 'appended', frame }));
     store.log.onTrim((segments) => this.send({ type: 'trimmed', segments }));
     this.unsubscribe.push(store.onCommit((range) => this.send({ type: 'loaded', seq: range.lastSeq })));
-    // Segments stay until every running loop has passed them (or the log is full).
-    this.unsubscribe.push(store.holdLog(() => Math.min(...[...this.workers.values()].map((w) => w.status.position))));
+    // Segments stay until every enabled loop has passed them (or the log is full); a
+    // disabled destination reads from ClickHouse when it is enabled again.
+    this.unsubscribe.push(
+      store.holdLog(() => Math.min(...[...this.workers.values()].filter((w) => w.status.state !== 'disabled').map((w) => w.status.position))),
+    );
     this.thread.on('message', (message: FromExportThread) => this.receive(message));
     this.thread.on('error', (error) => log.error('export thread failed', { error: error.message }));
     this.ended = new Promise((resolve) => this.thread.once('exit', () => resolve()));

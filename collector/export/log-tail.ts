@@ -179,8 +179,8 @@ export class LogTail {
   private async rowsOf(frame: FrameRef): Promise<ExportRow[]> {
     const cached = this.parsed.find((p) => p.frame === frame);
     if (cached) return cached.rows;
-    const data = await this.reader.read(frame);
-    const { blocks, received } = frameParts(data, frame);
+    const read = await this.reader.read(frame);
+    const { blocks, received } = frameParts(read.data, read.layout);
     const rows = exportRowsOf(blocks, received);
     this.parsed.push({ frame, rows });
     if (this.parsed.length > PARSED_FRAMES) this.parsed.shift();

@@ -7,6 +7,12 @@ import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkFrame, type FrameLayout } from './frame.js';
 
+/** A frame read back and checked, with its layout as the frame itself gives it. */
+export interface ReadFrame {
+  data: Buffer;
+  layout: FrameLayout;
+}
+
 export const SEGMENT_SUFFIX = '.seg';
 
 export const segmentName = (id: number) => `${String(id).padStart(20, '0')}${SEGMENT_SUFFIX}`;
@@ -46,7 +52,7 @@ export class SegmentReader {
   }
 
   /** The whole frame, checked against its checksum. */
-  async read(ref: FrameRef): Promise<Buffer> {
+  async read(ref: FrameRef): Promise<ReadFrame> {
     let handle: FileHandle;
     try {
       handle = await this.handle(ref.segment);
@@ -57,8 +63,7 @@ export class SegmentReader {
     const frame = Buffer.allocUnsafe(ref.length);
     const { bytesRead } = await handle.read(frame, 0, ref.length, ref.offset);
     if (bytesRead !== ref.length) throw new Error(`segment ${ref.segment}: frame at ${ref.offset} is cut short`);
-    checkFrame(frame);
-    return frame;
+    return { data: frame, layout: checkFrame(frame) };
   }
 
   /** Closes handles of segments that are gone. */

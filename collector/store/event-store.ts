@@ -130,11 +130,11 @@ export class EventStore {
     const rows = encodeRows(events, this.nextSeq, this.options.collectorId, lacksSourceTime);
     const bytes = rows.buffer.length + (rows.received?.data.length ?? 0);
     if (!this.log.hasRoomFor(bytes)) {
-      await this.trim(true);
-      if (!this.log.hasRoomFor(bytes)) {
-        this.refusedBytes = bytes;
-        throw new LogFullError(this.log.sizeBytes, this.log.maxBytes);
-      }
+      // Refused at once (no wait here: numbering and appending stay in one synchronous
+      // step, so frames reach the log in ingest_seq order); the loader frees room.
+      this.refusedBytes = bytes;
+      this.trimSoon(true);
+      throw new LogFullError(this.log.sizeBytes, this.log.maxBytes);
     }
     // Numbers are taken only once the request is sure to be appended: the log stays gap-free.
     this.nextSeq = rows.lastSeq + 1;
@@ -222,8 +222,8 @@ export class EventStore {
     return result.success;
   }
 
-  private trimSoon(): void {
-    this.trimming ??= this.trim(false)
+  private trimSoon(force = false): void {
+    this.trimming ??= this.trim(force)
       .catch((error: unknown) => this.options.log.warn('ingest log: could not delete old segments', { error: (error as Error).message }))
       .finally(() => (this.trimming = undefined));
   }

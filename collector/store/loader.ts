@@ -187,20 +187,20 @@ export class Loader {
     const afterSeq = this.loaded;
     const lastSeq = frames[frames.length - 1]!.lastSeq;
     const blocks: Buffer[] = [];
-    let checks: Array<{ frame: Buffer; blocks: Buffer; checkRows: Uint32Array }> = [];
+    let checks: Array<{ rows: number; blocks: Buffer; checkRows: Uint32Array }> = [];
     for (const ref of frames) {
-      const frame = await this.ingestLog.reader.read(ref);
-      const parts = frameParts(frame, ref);
-      checks.push({ frame, blocks: parts.blocks, checkRows: parts.checkRows });
+      const read = await this.ingestLog.reader.read(ref);
+      const parts = frameParts(read.data, read.layout);
+      checks.push({ rows: ref.rows, blocks: parts.blocks, checkRows: parts.checkRows });
     }
     const mustCheckStored = afterSeq < this.uncertainThrough;
     const stored = mustCheckStored ? await this.storedSeqs(afterSeq, Math.min(lastSeq, this.uncertainThrough)) : new Set<number>();
     const copies = await this.storedCopies(checks);
     let inserted = 0;
-    for (const { blocks: data, checkRows } of checks) {
+    for (const { rows, blocks: data, checkRows } of checks) {
       if (stored.size === 0 && checkRows.length === 0) {
         blocks.push(data);
-        inserted += indexNativeBlocks(data).reduce((n, b) => n + b.rows, 0);
+        inserted += rows;
         continue;
       }
       const dropRows = new Set(checkRows.filter((row) => copies.drop.has(row + copies.offsets.get(data)!)).map(Number));
@@ -257,11 +257,11 @@ export class Loader {
    * (tenant, event_id) is stored already or earlier in this insert. Rows are numbered
    * across all frames (`offsets`: where each frame's rows start).
    */
-  private async storedCopies(frames: Array<{ blocks: Buffer; checkRows: Uint32Array }>): Promise<{ drop: Set<number>; offsets: Map<Buffer, number> }> {
+  private async storedCopies(frames: Array<{ rows: number; blocks: Buffer; checkRows: Uint32Array }>): Promise<{ drop: Set<number>; offsets: Map<Buffer, number> }> {
     const offsets = new Map<Buffer, number>();
     const keys = new Map<number, string>();
     let base = 0;
-    for (const { blocks, checkRows } of frames) {
+    for (const { rows, blocks, checkRows } of frames) {
       offsets.set(blocks, base);
       if (checkRows.length > 0) {
         const wanted = new Set(checkRows);
@@ -272,10 +272,8 @@ export class Loader {
           for (let i = 0; i < index.rows; i++) if (wanted.has(rowBase + i)) keys.set(base + rowBase + i, duplicateKey(tenants[i]!, ids[i]!));
           rowBase += index.rows;
         }
-        base += rowBase;
-      } else {
-        base += indexNativeBlocks(blocks).reduce((n, b) => n + b.rows, 0);
       }
+      base += rows;
     }
     const drop = new Set<number>();
     if (keys.size === 0) return { drop, offsets };
