@@ -8,13 +8,24 @@ import type { Sidecar } from '../collector/sidecar.js';
 import { encodeProtobuf, otlpRequest } from './support/otlp.js';
 import { attr, startReceiver, waitFor, type TestReceiver } from './support/otlp-receiver.js';
 import { startTestSidecar, tempDir, type TestConfigOptions } from './support/sidecar.js';
+import { startClickHouseHttp, type ClickHouseHttp } from './support/clickhouse-http.js';
 
 let sidecar: Sidecar | undefined;
 const receivers: TestReceiver[] = [];
+const servers: ClickHouseHttp[] = [];
 afterAll(async () => {
   await sidecar?.stop();
   await Promise.all(receivers.map((r) => r.close()));
+  await Promise.all(servers.map((s) => s.stop()));
 });
+
+/** The store for one run of the tests: embedded in the data directory, or a ClickHouse server (the test server). */
+async function storeFor(kind: 'embedded' | 'server'): Promise<Partial<TestConfigOptions>> {
+  if (kind === 'embedded') return {};
+  const server = await startClickHouseHttp({ dataDir: tempDir('audit-export-log-ch-') });
+  servers.push(server);
+  return { storeEndpoint: server.url };
+}
 
 let sent = 0;
 async function ingest(count: number, perRequest = 50): Promise<string[]> {
@@ -36,12 +47,14 @@ async function ingest(count: number, perRequest = 50): Promise<string[]> {
 
 const uids = (receiver: TestReceiver) => receiver.accepted.map((r) => attr(r, 'log.record.uid'));
 
-describe('export from the ingest log', () => {
+describe.each(['embedded', 'server'] as const)('export from the ingest log (%s store)', (kind) => {
   it('a destination down for longer than the retained log catches up from ClickHouse, then from the log', async () => {
     let up = false;
     const receiver = await startReceiver(() => (up ? { status: 200 } : { status: 503 }));
     receivers.push(receiver);
+    await sidecar?.stop();
     const options: TestConfigOptions = {
+      ...(await storeFor(kind)),
       dataDir: tempDir('audit-export-log-'),
       ingestLog: { max_size: '2MiB', segment_size: '128KiB' },
       destinations: { siem: { endpoint: receiver.url, max_batch_size: 500, retry: { initial_interval: '50ms', max_interval: '200ms' } } },
@@ -65,6 +78,7 @@ describe('export from the ingest log', () => {
     const receiver = await startReceiver(() => (accept-- > 0 ? { status: 200 } : { status: 503 }));
     receivers.push(receiver);
     const options: TestConfigOptions = {
+      ...(await storeFor(kind)),
       dataDir: tempDir('audit-export-log-'),
       destinations: { mid: { endpoint: receiver.url, max_batch_size: 10, retry: { initial_interval: '50ms', max_interval: '100ms' } } },
     };
