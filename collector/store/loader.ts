@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { frameParts } from '../ingest-log/frame.js';
+import { FrameError, frameParts } from '../ingest-log/frame.js';
 import type { IngestLog } from '../ingest-log/ingest-log.js';
 import type { FrameRef } from '../ingest-log/segments.js';
 import { insertBlocks } from './insert-blocks.js';
@@ -41,6 +41,8 @@ export interface LoaderStatus {
   loaded_seq: number;
   inserts: number;
   rows: number;
+  /** Records of frames damaged on disk after they were synced (logged with their place). */
+  unreadable_records: number;
 }
 
 const POSITION_FILE = 'loader.position';
@@ -67,7 +69,7 @@ export class Loader {
   ) {
     this.loaded = savedPosition;
     this.uncertainThrough = ingestLog.durableSeq;
-    this.status = { state: 'ok', last_error: null, last_success_at: null, loaded_seq: savedPosition, inserts: 0, rows: 0 };
+    this.status = { state: 'ok', last_error: null, last_success_at: null, loaded_seq: savedPosition, inserts: 0, rows: 0, unreadable_records: 0 };
     ingestLog.onAppend((frame) => {
       this.appendedAt.set(frame.lastSeq, Date.now());
       this.wake?.();
@@ -189,7 +191,19 @@ export class Loader {
     const blocks: Buffer[] = [];
     let checks: Array<{ rows: number; blocks: Buffer; checkRows: Uint32Array }> = [];
     for (const ref of frames) {
-      const read = await this.ingestLog.reader.read(ref);
+      let read;
+      try {
+        read = await this.ingestLog.reader.read(ref);
+      } catch (error) {
+        if (!(error instanceof FrameError)) throw error;
+        // Synced and then damaged on disk: retrying cannot mend it, and stopping here would
+        // hold back everything after it. Say exactly what is lost, and go on.
+        this.status.unreadable_records += ref.rows;
+        this.options.log.error('ingest log: a frame no longer matches its checksum; its records cannot be loaded', {
+          segment: ref.segment, offset: ref.offset, after_seq: ref.afterSeq, last_seq: ref.lastSeq, records: ref.rows, problem: error.message,
+        });
+        continue;
+      }
       const parts = frameParts(read.data, read.layout);
       checks.push({ rows: ref.rows, blocks: parts.blocks, checkRows: parts.checkRows });
     }

@@ -30,6 +30,8 @@ export interface TestConfigOptions {
   storeEndpoint?: string;
   /** service.ingest_log (its directory defaults to dataDir/ingest-log, also for a server store). */
   ingestLog?: Record<string, unknown>;
+  /** service.shutdown_timeout (default 30s). */
+  shutdownTimeout?: string;
 }
 
 export function testConfig(options: TestConfigOptions): SidecarConfig {
@@ -46,6 +48,7 @@ export function testConfig(options: TestConfigOptions): SidecarConfig {
       service: {
         collector_id: options.collectorId ?? 'test',
         ingest_log: { directory: join(options.dataDir, 'ingest-log'), ...options.ingestLog },
+        ...(options.shutdownTimeout ? { shutdown_timeout: options.shutdownTimeout } : {}),
         pipelines: {
           'logs/audit': {
             receivers: ['otlp', 'audit_json'],
