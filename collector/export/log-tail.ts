@@ -10,7 +10,7 @@ import { AUDIT_EVENT_COLUMNS } from '../../schemas/audit-event.js';
 import { indexNativeBlocks, readNativeColumn, type NativeBlockIndex, type NativeValue } from '../store/native-reader.js';
 import type { ReceivedRecords } from '../store/row-encoding.js';
 import { frameParts } from '../ingest-log/frame.js';
-import { SegmentGoneError, SegmentReader, type FrameRef } from '../ingest-log/segments.js';
+import { firstFrameAfter, SegmentGoneError, SegmentReader, type FrameRef } from '../ingest-log/segments.js';
 import type { ExportRow, RowFilter } from './row-reader.js';
 
 /** Frames whose parsed rows are kept: other destinations reading the same rows soon reuse them. */
@@ -166,14 +166,7 @@ export class LogTail {
   }
 
   private framesAfter(after: number): FrameRef[] {
-    let lo = 0;
-    let hi = this.frames.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.frames[mid]!.lastSeq <= after) lo = mid + 1;
-      else hi = mid;
-    }
-    return this.frames.slice(lo);
+    return this.frames.slice(firstFrameAfter(this.frames, after));
   }
 
   private async rowsOf(frame: FrameRef): Promise<ExportRow[]> {

@@ -5,6 +5,7 @@
  * position and is surfaced, never dropped.
  */
 import { backoffMs } from '../backoff.js';
+import { Pause } from '../pause.js';
 import type { Logger } from '../log.js';
 import type { Destination } from './destination.js';
 import { encodeExportRequest } from './otlp-encoder.js';
@@ -59,7 +60,7 @@ export class ExportWorker {
   readonly status: ExportStatus;
   private stopped = false;
   /** Ends an idle wait early (new rows, or stop). */
-  private wake: (() => void) | undefined;
+  private readonly pause = new Pause();
   /** Rows were committed since the last read. */
   private dirty = true;
   private readonly abort = new AbortController();
@@ -103,14 +104,14 @@ export class ExportWorker {
   /** New rows were committed: stop waiting for them. */
   notify(): void {
     this.dirty = true;
-    this.wake?.();
+    this.pause.news();
   }
 
   /** Abandons a request in flight (its rows are resent on the next start), ends the loop, saves the position. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
-    this.wake?.();
+    this.pause.stop();
     await this.running;
     await this.deps.positions.flush(this.deps.destination.id);
   }
@@ -177,15 +178,7 @@ export class ExportWorker {
   /** Waits `ms`; an idle wait also ends when rows are committed. Backoffs are not cut short by new rows. */
   private sleep(ms: number, idle: boolean): Promise<void> {
     if (this.stopped || (idle && this.dirty)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wake = idle ? done : () => this.stopped && done();
-    });
+    return this.pause.wait(ms, idle);
   }
 
   private async run(): Promise<void> {

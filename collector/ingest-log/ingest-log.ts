@@ -13,7 +13,7 @@ import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameError, checkFrame, payloadLengthOf, type FrameContent } from './frame.js';
-import { listSegments, segmentName, SegmentReader, type FrameRef } from './segments.js';
+import { firstFrameAfter, listSegments, segmentName, SegmentReader, type FrameRef } from './segments.js';
 
 export interface IngestLogOptions {
   directory: string;
@@ -139,16 +139,9 @@ export class IngestLog {
 
   /** Frames with rows after `after`, oldest first, at most `maxRows` rows (at least one frame). */
   framesAfter(after: number, maxRows = Number.MAX_SAFE_INTEGER): FrameRef[] {
-    let lo = 0;
-    let hi = this.frames.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.frames[mid]!.lastSeq <= after) lo = mid + 1;
-      else hi = mid;
-    }
     const out: FrameRef[] = [];
     let rows = 0;
-    for (let i = lo; i < this.frames.length; i++) {
+    for (let i = firstFrameAfter(this.frames, after); i < this.frames.length; i++) {
       const frame = this.frames[i]!;
       if (out.length > 0 && rows + frame.rows > maxRows) break;
       out.push(frame);

@@ -23,6 +23,18 @@ export interface FrameRef extends FrameLayout {
   offset: number;
 }
 
+/** Index of the first frame with rows after `after` (frames are in ingest_seq order). */
+export function firstFrameAfter(frames: ReadonlyArray<FrameRef>, after: number): number {
+  let lo = 0;
+  let hi = frames.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (frames[mid]!.lastSeq <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Segment ids in the directory, oldest first. */
 export async function listSegments(dir: string): Promise<number[]> {
   const names = await readdir(dir);

@@ -21,6 +21,7 @@ import { insertBlocks } from './insert-blocks.js';
 import { indexNativeBlocks, readNativeColumn } from './native-reader.js';
 import { filterNativeBlock } from './native-filter.js';
 import { backoffMs } from '../backoff.js';
+import { Pause } from '../pause.js';
 import { duplicateKey } from './row-encoding.js';
 
 export interface LoaderOptions {
@@ -51,7 +52,7 @@ export class Loader {
   private loaded: number;
   private stopped = false;
   private running: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly pause = new Pause();
   /** Rows above this may already be stored: check before inserting them. */
   private uncertainThrough: number;
   /** When each not-yet-loaded frame was appended (by its lastSeq): the oldest sets the deadline. */
@@ -72,7 +73,7 @@ export class Loader {
     this.status = { state: 'ok', last_error: null, last_success_at: null, loaded_seq: savedPosition, inserts: 0, rows: 0, unreadable_records: 0 };
     ingestLog.onAppend((frame) => {
       this.appendedAt.set(frame.lastSeq, Date.now());
-      this.wake?.();
+      this.pause.news();
     });
   }
 
@@ -117,7 +118,7 @@ export class Loader {
   waitLoaded(seq: number, timeoutMs: number): Promise<boolean> {
     if (this.loaded >= seq) return Promise.resolve(true);
     this.urgent += 1;
-    this.wake?.();
+    this.pause.news();
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => finish(false), timeoutMs);
       const waiter = { seq, resolve: () => finish(true) };
@@ -134,27 +135,15 @@ export class Loader {
   /** Stops after the insert in flight; safe twice. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.pause.stop();
     await this.running;
-  }
-
-  private sleep(ms: number, wakeEarly: boolean): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wake = wakeEarly ? done : () => this.stopped && done();
-    });
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
       const frames = this.ingestLog.framesAfter(this.loaded, this.options.maxRows);
       if (frames.length === 0) {
-        await this.sleep(1_000, true);
+        await this.pause.wait(1_000, true);
         continue;
       }
       const rows = frames.reduce((n, f) => n + f.rows, 0);
@@ -162,7 +151,7 @@ export class Loader {
       const oldest = this.appendedAt.get(frames[0]!.lastSeq) ?? 0; // recovered frames are old
       const due = oldest + this.options.maxAgeMs - Date.now();
       if (rows < this.options.maxRows && !more && this.urgent === 0 && due > 0) {
-        await this.sleep(due, true);
+        await this.pause.wait(due, true);
         continue;
       }
       try {
@@ -179,7 +168,7 @@ export class Loader {
         }
         this.status.state = 'retrying';
         this.status.last_error = { at: new Date().toISOString(), message };
-        await this.sleep(backoffMs(this.failures++, 100, 10_000), false);
+        await this.pause.wait(backoffMs(this.failures++, 100, 10_000), false);
       }
     }
   }
