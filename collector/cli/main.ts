@@ -53,6 +53,9 @@ async function start(configPath: string | undefined): Promise<number> {
   });
 }
 
+/** The command being run, for how a failure is reported. */
+let running: string | undefined;
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -65,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   const [command, ...rest] = positionals;
+  running = command;
   if (values.help || !command) {
     process.stdout.write(USAGE);
     return command || values.help ? 0 : 2;
@@ -88,15 +92,27 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** What a failure says: our typed errors their own message, anything else its message (no stack trace). */
+function failureOf(error: unknown): { msg: string; fields: Record<string, unknown> } {
+  if (error instanceof ConfigError) return { msg: `invalid configuration in ${error.source}`, fields: { problems: error.problems } };
+  if (error instanceof StartupError || error instanceof StoreLockedError) return { msg: error.message, fields: {} };
+  const err = error instanceof Error ? error : new Error(String(error));
+  return { msg: err.message, fields: { error_type: err.name, ...((err as NodeJS.ErrnoException).code ? { code: (err as NodeJS.ErrnoException).code } : {}) } };
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof ConfigError || error instanceof StartupError || error instanceof StoreLockedError) {
-      process.stderr.write(`audit-sidecar: ${error.message}\n`);
-    } else if (error instanceof Error && error.name === 'TypeError' && /parseArgs|Unknown option/i.test(error.message)) {
+    if (error instanceof Error && error.name === 'TypeError' && /parseArgs|Unknown option/i.test(error.message)) {
       process.stderr.write(`audit-sidecar: ${error.message}\n\n${USAGE}`);
+    } else if (running === 'start') {
+      // The sidecar's own failures are log lines like everything else it writes.
+      const { msg, fields } = failureOf(error);
+      createLogger('info').error(`start-up failed: ${msg}`, fields);
+    } else if (error instanceof ConfigError) {
+      process.stderr.write(`audit-sidecar: ${error.message}\n`);
     } else {
-      process.stderr.write(`audit-sidecar: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.stderr.write(`audit-sidecar: ${failureOf(error).msg}\n`);
     }
     process.exit(1);
   },

@@ -37,6 +37,8 @@ export interface StoreConfig {
   cluster: string | undefined;
   createSchema: boolean;
   insertTimeoutMs: number;
+  /** Server only: how long start-up waits for it to answer. */
+  connectTimeoutMs: number;
   retention: { defaultDays: number; tenants: Readonly<Record<string, number>> };
 }
 
@@ -151,6 +153,7 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
       cluster: clickhouse.cluster,
       createSchema: clickhouse.create_schema,
       insertTimeoutMs: clickhouse.insert_timeout,
+      connectTimeoutMs: clickhouse.connect_timeout,
       retention: { defaultDays: clickhouse.retention.default_days, tenants: clickhouse.retention.tenants },
     },
     api: raw.extensions.api && {

@@ -98,6 +98,8 @@ const clickhouseExporter = z.strictObject({
   retention: retention.default(retention.parse({})),
   /** Longest a single insert may take before it counts as failed. */
   insert_timeout: duration(30_000),
+  /** Server only: how long start-up waits for the server to answer, retrying with backoff. */
+  connect_timeout: duration(60_000),
 });
 
 const tokenEntry = z.strictObject({
