@@ -95,5 +95,10 @@ describe('ClickHouse errors', () => {
     expect(classifyStoreError(refused)).toMatchObject({ kind: 'unavailable', retryable: true, type: 'ECONNREFUSED' });
     expect(classifyStoreError(new Error('Timeout error.'))).toMatchObject({ kind: 'timeout', retryable: true });
     expect(classifyStoreError(new TypeError('x is undefined'))).toBeUndefined();
+    // chDB's errors as text: parsed into {code, type}.
+    expect(classifyStoreError(new Error('Code: 76. DB::Exception: Cannot lock file /x/status. (CANNOT_OPEN_FILE) (version 26.7.1)'))).toEqual({
+      code: 76, type: 'CANNOT_OPEN_FILE', kind: 'unavailable', retryable: true, message: 'Cannot lock file /x/status.',
+    });
+    expect(classifyStoreError(new Error('Code: 62. DB::Exception: Syntax error: failed at position 1. (SYNTAX_ERROR)'))).toMatchObject({ kind: 'syntax', retryable: false });
   });
 });

@@ -5,15 +5,12 @@
  * Like Vector's ClickHouse sink: an error that says the data or the statement is wrong is
  * never retryable.
  */
-import { ClickHouseError } from '@clickhouse/client';
 
 export type StoreErrorKind =
   /** The statement does not parse. */
   | 'syntax'
-  /** The statement or the data is wrong (unknown table or column, bad type, bad value). */
+  /** The statement or the data is wrong (unknown table or column, bad type, bad value, a write in a read-only session). */
   | 'invalid'
-  /** A read-only session was asked to change something, or the user may not. */
-  | 'forbidden'
   /** A result, memory or size limit was hit. */
   | 'limit'
   /** A time limit was hit. */
@@ -34,7 +31,7 @@ export interface StoreErrorInfo {
 
 const KIND_OF_TYPE: Record<string, StoreErrorKind> = {
   SYNTAX_ERROR: 'syntax',
-  READONLY: 'forbidden',
+  READONLY: 'invalid',
   ACCESS_DENIED: 'misconfigured',
   AUTHENTICATION_FAILED: 'misconfigured',
   REQUIRED_PASSWORD: 'misconfigured',
@@ -65,18 +62,32 @@ const RETRYABLE: ReadonlySet<StoreErrorKind> = new Set(['timeout', 'unavailable'
 /** Node and undici error codes for a server that cannot be reached. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED']);
 
+const CLICKHOUSE_MESSAGE = /^Code: (\d+)\. DB::Exception: (.*?) \(([A-Z][A-Z0-9_]+)\)/s;
+
+/**
+ * {code, type} of a ClickHouse error. The client's ClickHouseError has them, but chDB's
+ * connection throws its own copy of that class (another package instance), so the check
+ * is by shape, with the raw "Code: N. DB::Exception: … (TYPE)" text as a fallback.
+ */
+export function parseClickHouseError(error: Error): { code: number; type: string; message: string } | undefined {
+  const { code, type } = error as { code?: unknown; type?: unknown };
+  if (typeof code === 'string' && /^\d+$/.test(code) && typeof type === 'string') return { code: Number(code), type, message: error.message };
+  const match = CLICKHOUSE_MESSAGE.exec(error.message);
+  return match ? { code: Number(match[1]), type: match[3]!, message: match[2]! } : undefined;
+}
+
 function firstLine(message: string): string {
   return message.split('\n')[0]!.replace(/\s*\(version [^)]*\)\s*$/, '').trim();
 }
 
 /** Classifies a store error; undefined for errors that did not come from the store or the way to it. */
 export function classifyStoreError(error: unknown): StoreErrorInfo | undefined {
-  if (error instanceof ClickHouseError) {
-    const code = Number(error.code);
-    const kind = KIND_OF_TYPE[error.type ?? ''] ?? 'invalid';
-    return { code: Number.isFinite(code) ? code : undefined, type: error.type, kind, retryable: RETRYABLE.has(kind), message: firstLine(error.message) };
-  }
   if (!(error instanceof Error)) return undefined;
+  const parsed = parseClickHouseError(error);
+  if (parsed) {
+    const kind = KIND_OF_TYPE[parsed.type] ?? 'invalid';
+    return { code: parsed.code, type: parsed.type, kind, retryable: RETRYABLE.has(kind), message: firstLine(parsed.message) };
+  }
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && NETWORK_CODES.has(code)) {
     return { code: undefined, type: code, kind: 'unavailable', retryable: true, message: firstLine(error.message) };
