@@ -145,7 +145,7 @@ describe('batches', () => {
   it('404 with the known profiles for an unknown one', async () => {
     const response = await post('/v1/audit/splunk', { event_type: 'x' });
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ error: 'unknown profile "splunk"', profiles: ['canonical', 'betterstack', 'retraced', 'cloudevents', 'vendor'] });
+    expect(await response.json()).toEqual({ error: 'unknown profile "splunk"', reason: 'not_found', profiles: ['canonical', 'betterstack', 'retraced', 'cloudevents', 'vendor'] });
   });
 
   it('maps a profile defined in config', async () => {
