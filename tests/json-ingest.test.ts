@@ -92,7 +92,7 @@ describe('detection', () => {
     const response = await post('/v1/audit', { hello: 'world' });
     expect(response.status).toBe(400);
     const body = (await response.json()) as { errors: Array<{ error: string }> };
-    expect(body.errors[0]!.error).toContain('/v1/audit/{canonical|betterstack|retraced|cloudevents|vendor}');
+    expect(body.errors[0]!.error).toContain('/v1/audit/{canonical|betterstack|retraced|cloudevents|workos|vendor}');
   });
 });
 
@@ -145,7 +145,7 @@ describe('batches', () => {
   it('404 with the known profiles for an unknown one', async () => {
     const response = await post('/v1/audit/splunk', { event_type: 'x' });
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ error: 'unknown profile "splunk"', reason: 'not_found', profiles: ['canonical', 'betterstack', 'retraced', 'cloudevents', 'vendor'] });
+    expect(await response.json()).toEqual({ error: 'unknown profile "splunk"', reason: 'not_found', profiles: ['canonical', 'betterstack', 'retraced', 'cloudevents', 'workos', 'vendor'] });
   });
 
   it('maps a profile defined in config', async () => {

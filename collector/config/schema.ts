@@ -8,7 +8,7 @@ import { isProfileColumn, MAPPABLE_COLUMNS } from '../../pipelines/json/configur
 import { parseJsonPath } from '../../pipelines/json/json-path.js';
 import { destinationSchema } from '../export/destination.js';
 
-const BUILT_IN_PROFILES = ['canonical', 'betterstack', 'retraced', 'cloudevents'];
+const BUILT_IN_PROFILES = ['canonical', 'betterstack', 'retraced', 'cloudevents', 'workos'];
 
 const MiB = 1024 * 1024;
 

@@ -12,10 +12,11 @@ import { configuredProfile } from './configured.js';
 import type { JsonObject } from './fields.js';
 import type { JsonProfile } from './profile.js';
 import { retracedProfile } from './retraced.js';
+import { workosProfile } from './workos.js';
 
-const BUILT_IN: readonly JsonProfile[] = [canonicalProfile, betterstackProfile, retracedProfile, cloudeventsProfile];
-/** Detection order: the most specific shapes first. */
-const DETECTION_ORDER: readonly JsonProfile[] = [cloudeventsProfile, retracedProfile, betterstackProfile, canonicalProfile];
+const BUILT_IN: readonly JsonProfile[] = [canonicalProfile, betterstackProfile, retracedProfile, cloudeventsProfile, workosProfile];
+/** Detection order: the most specific shapes first (WorkOS events carry organization_id, which betterstack also matches). */
+const DETECTION_ORDER: readonly JsonProfile[] = [cloudeventsProfile, workosProfile, retracedProfile, betterstackProfile, canonicalProfile];
 
 export type JsonResult = { ok: true; event: AuditEvent } | { ok: false; error: string };
 
