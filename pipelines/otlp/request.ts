@@ -36,7 +36,7 @@ export function normalizeExportRequest(request: ExportLogsServiceRequest, ctx: I
     }
     for (const scopeLogs of resourceLogs.scopeLogs ?? []) {
       for (const record of scopeLogs.logRecords ?? []) {
-        const result = resource ? normalizeLogRecord(record, resource, ctx) : { ok: false as const, error: resourceError };
+        const result = resource ? normalizeLogRecord(record, resource, ctx, scopeLogs.scope) : { ok: false as const, error: resourceError };
         if (result.ok) events.push(result.event);
         else rejected.push({ index, error: result.error });
         index += 1;
