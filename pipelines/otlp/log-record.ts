@@ -137,12 +137,12 @@ const SEVERITY_NAMES = [
 ];
 
 export function normalizeLogRecord(rec: LogRecord, resource: ResourceContext, ctx: IngestContext, scope?: InstrumentationScope | null): NormalizeResult {
+  if (rec.invalid !== undefined) return { ok: false, error: rec.invalid };
   try {
     return { ok: true, event: toAuditEvent(rec, resource, ctx, scope) };
   } catch (error) {
+    // Shapes are checked where records come in (OTLP/JSON by a schema, protobuf by its decoder): a TypeError here is a bug, not bad input.
     if (error instanceof InvalidValueError) return { ok: false, error: error.message };
-    // A JSON record whose fields have the wrong shape (e.g. attributes not a list).
-    if (error instanceof TypeError) return { ok: false, error: `malformed log record: ${error.message}` };
     throw error;
   }
 }
