@@ -34,7 +34,7 @@ describe('OTLP/JSON validation', () => {
   ])('rejects one record of the wrong shape by itself, naming the path (%#)', (bad, message) => {
     const { events, rejected } = normalizeExportRequest(decodeJson(body(request(good, bad, good))), ctx);
     expect(events).toHaveLength(2);
-    expect(rejected).toEqual([{ index: 1, error: expect.stringContaining(`malformed log record: ${message}`) }]);
+    expect(rejected).toEqual([{ index: 1, reason: 'malformed', error: expect.stringContaining(`malformed log record: ${message}`) }]);
   });
 
   it('keeps int64 precision and accepts every value kind', () => {

@@ -6,6 +6,7 @@ import type { AuditEvent } from '../../schemas/audit-event.js';
 import type { AnyValue, KeyValue, LogRecord, ResourceLogs, ScopeLogs } from '../../schemas/otlp.js';
 import { DEFAULT_TENANT, finishEvent, type EventDraft, type IngestContext } from '../normalize/event.js';
 import {
+  type RejectionReason,
   anyValueJsonText,
   anyValueKind,
   anyValueToJs,
@@ -34,7 +35,7 @@ export const SCOPE_VERSION_ATTRIBUTE = 'otel.scope.version';
 
 export type InstrumentationScope = NonNullable<ScopeLogs['scope']>;
 
-export type NormalizeResult = { ok: true; event: AuditEvent } | { ok: false; error: string };
+export type NormalizeResult = { ok: true; event: AuditEvent } | { ok: false; error: string; reason: RejectionReason };
 
 /** Attributes that map to columns, each with its slot in the per-record lookup array. */
 const MAPPED_KEYS = [
@@ -137,12 +138,12 @@ const SEVERITY_NAMES = [
 ];
 
 export function normalizeLogRecord(rec: LogRecord, resource: ResourceContext, ctx: IngestContext, scope?: InstrumentationScope | null): NormalizeResult {
-  if (rec.invalid !== undefined) return { ok: false, error: rec.invalid };
+  if (rec.invalid !== undefined) return { ok: false, error: rec.invalid, reason: 'malformed' };
   try {
     return { ok: true, event: toAuditEvent(rec, resource, ctx, scope) };
   } catch (error) {
     // Shapes are checked where records come in (OTLP/JSON by a schema, protobuf by its decoder): a TypeError here is a bug, not bad input.
-    if (error instanceof InvalidValueError) return { ok: false, error: error.message };
+    if (error instanceof InvalidValueError) return { ok: false, error: error.message, reason: error.reason };
     throw error;
   }
 }

@@ -10,6 +10,7 @@ import { isObject } from '../../../pipelines/json/fields.js';
 import { exceededLimit, type JsonLimits } from '../../../pipelines/json/limits.js';
 import type { ProfileRegistry } from '../../../pipelines/json/registry.js';
 import type { RetentionPolicy } from '../../../pipelines/normalize/retention.js';
+import type { RejectionReason } from '../../../pipelines/otlp/values.js';
 import type { TokenVerifier } from '../../auth/tokens.js';
 import { payloadTooLarge, unsupportedMediaType } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -44,6 +45,8 @@ const ACCEPTED_TYPES = Object.keys(BODY_KINDS).join(', ');
 interface ItemError {
   index: number;
   error: string;
+  /** For metrics; not part of the answer. */
+  reason: RejectionReason;
 }
 
 /** How many per-item errors a response lists; the count covers them all. */
@@ -70,23 +73,24 @@ export function auditJsonHandler(deps: AuditJsonDeps) {
       const errors: ItemError[] = [];
       for (const item of items) {
         if (item.error !== undefined) {
-          errors.push({ index: item.index, error: item.error });
+          errors.push({ index: item.index, error: item.error, reason: 'malformed' });
           continue;
         }
         if (!isObject(item.value)) {
-          errors.push({ index: item.index, error: `expected a JSON object, got ${Array.isArray(item.value) ? 'an array' : typeof item.value === 'object' ? 'null' : `a ${typeof item.value}`}` });
+          errors.push({ index: item.index, error: `expected a JSON object, got ${Array.isArray(item.value) ? 'an array' : typeof item.value === 'object' ? 'null' : `a ${typeof item.value}`}`, reason: 'malformed' });
           continue;
         }
         const exceeded = exceededLimit(item.value, deps.limits);
         if (exceeded) {
-          errors.push({ index: item.index, error: exceeded });
+          errors.push({ index: item.index, error: exceeded, reason: 'over_limit' });
           continue;
         }
         const result = deps.profiles.normalize(item.value, profile, ctx);
         if (result.ok) events.push(result.event);
-        else errors.push({ index: item.index, error: result.error });
+        else errors.push({ index: item.index, error: result.error, reason: result.reason });
       }
-      const summary = { accepted: events.length, rejected: errors.length, errors: errors.slice(0, MAX_LISTED_ERRORS) };
+      const listed = errors.slice(0, MAX_LISTED_ERRORS).map(({ index, error }) => ({ index, error }));
+      const summary = { accepted: events.length, rejected: errors.length, errors: listed };
       if (events.length === 0) {
         deps.stats.record('json', 0, errors);
         return c.json({ error: 'nothing in the body is usable', reason: 'invalid_record', ...summary }, 400);
