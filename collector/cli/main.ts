@@ -10,7 +10,7 @@ import { createLogger } from '../log.js';
 import { StartupError, startSidecar } from '../sidecar.js';
 import { StoreLockedError } from '../store/clickhouse-client.js';
 import { runMigrate } from './migrate.js';
-import { runSql } from './sql.js';
+import { DEFAULT_FORMAT, runSql } from './sql.js';
 
 const USAGE = `usage: audit-sidecar <command> [options]
 
@@ -18,7 +18,8 @@ commands:
   start [--config FILE]                   run the sidecar (default config: ./otel-config.yaml)
   migrate [--config FILE]                 apply ClickHouse schema migrations and exit
   sql "SELECT …" [--config FILE] [--format FORMAT] [--write]
-                                          run SQL on the store (read-only unless --write)
+                                          run SQL through the running sidecar's API, else on the
+                                          store (read-only unless --write); FORMAT defaults to JSONEachRow
 `;
 
 async function loadConfig(path: string | undefined): Promise<SidecarConfig> {
@@ -62,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       config: { type: 'string', short: 'c' },
-      format: { type: 'string', default: 'PrettyCompactMonoBlock' },
+      format: { type: 'string', default: DEFAULT_FORMAT },
       write: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
