@@ -7,13 +7,14 @@
  * about a second. A failed build leaves no stamp, so the next start tries again.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const stamp = join(root, 'dist', '.build-stamp');
-const SOURCES = ['collector', 'pipelines', 'schemas', 'bench'];
+// The folders the build compiles, as tsconfig.build.json names them.
+const SOURCES = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')).include;
 const CONFIGS = ['tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
 
 /** The newest modification time under a folder, folders included (a deleted file changes its folder). */
