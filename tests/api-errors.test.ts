@@ -60,8 +60,11 @@ describe('the events API', () => {
     await expectError(await api('/api/v1/events', {}, 'no-such-token-000000000000'), 401, 'unauthenticated');
   });
 
-  it('answers unknown paths with 404 and a reason', async () => {
+  it('answers unknown paths, events and destinations with 404 and a reason', async () => {
     await expectError(await api('/api/v2/nothing'), 404, 'not_found');
+    await expectError(await api('/api/v1/events/no-such-id'), 404, 'not_found', /^no such event$/);
+    await expectError(await api('/api/v1/destinations/nope', {}, ADMIN_ONLY), 404, 'not_found', /^no such destination$/);
+    await expectError(await api('/api/v1/destinations/nope', { method: 'DELETE' }, ADMIN_ONLY), 404, 'not_found');
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import type { EventStore } from '../../store/event-store.js';
-import { badRequest } from '../../errors.js';
+import { badRequest, notFound } from '../../errors.js';
 import type { ApiEnv } from '../env.js';
 import { parseFilter, rejectUnknownParams, type EventFilter } from './filter.js';
 import { csvHeader, csvLine, toApiEvent } from './format.js';
@@ -119,7 +119,8 @@ export function eventRoutes(queries: EventQueries, store: EventStore, options: E
 
   app.get('/:id', async (c) => {
     const row = await queries.byId(c.req.param('id'), c.get('principal').tenant);
-    return row ? c.json(toApiEvent(row)) : c.json({ error: 'no such event' }, 404);
+    if (!row) throw notFound('no such event');
+    return c.json(toApiEvent(row));
   });
 
   return app;
