@@ -8,8 +8,8 @@ type Row = Record<string, unknown>;
 
 const cell = (value: unknown): string => (value === null || value === undefined ? '\\N' : typeof value === 'object' ? JSON.stringify(value) : String(value));
 const csvCell = (value: unknown): string => {
-  const text = value === null || value === undefined ? '\\N' : cell(value);
-  return typeof value === 'number' || typeof value === 'boolean' ? text : `"${text.replace(/"/g, '""')}"`;
+  if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') return cell(value);
+  return `"${cell(value).replace(/"/g, '""')}"`;
 };
 const tsvCell = (value: unknown): string => cell(value).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n');
 
