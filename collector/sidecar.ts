@@ -11,6 +11,9 @@ import { ExportService } from './export/export-service.js';
 import { startApiServer } from './api/server.js';
 import type { Listener } from './http/listen.js';
 import { Metrics } from './telemetry/metrics.js';
+import { StartupError } from './errors.js';
+import { checkPortsFree } from './http/check-ports.js';
+import { waitForStore } from './store/wait-for-store.js';
 
 export interface Sidecar {
   readonly ingestUrl: string;
@@ -23,7 +26,7 @@ export interface Sidecar {
   stop(): Promise<void>;
 }
 
-export class StartupError extends Error {}
+export { StartupError } from './errors.js';
 
 export async function startSidecar(config: SidecarConfig, log: Logger): Promise<Sidecar> {
   const auth = new TokenVerifier(config.tokens);
@@ -36,6 +39,12 @@ export async function startSidecar(config: SidecarConfig, log: Logger): Promise<
       throw new StartupError(`${key}: refusing to listen on ${host} without auth; configure auth.tokens or listen on 127.0.0.1`);
     }
   }
+  // Fail fast, before migrations: ports taken, then a server that never answers.
+  await checkPortsFree([
+    { key: 'receivers.otlp.protocols.http.endpoint', host: config.ingest.host, port: config.ingest.port },
+    ...(config.api ? [{ key: 'extensions.api.endpoint', host: config.api.host, port: config.api.port }] : []),
+  ]);
+  await waitForStore(config.store, log);
   const metrics = new Metrics();
   const store = await EventStore.open(config.store, {
     collectorId: config.collectorId,

@@ -42,6 +42,8 @@ export interface LogRecord {
   eventName?: string | null;
   /** The record's protobuf encoding as received (set by the protobuf decoder only). */
   wire?: Uint8Array;
+  /** Set by the OTLP/JSON validation when the record does not have the LogRecord shape: why. */
+  invalid?: string;
 }
 
 export interface ScopeLogs {

@@ -3,7 +3,7 @@
  * signals, the data directory lock, and exit codes.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -116,6 +116,8 @@ describe('audit-sidecar CLI', () => {
     const locked = run(['sql', 'SELECT 1', '--config', config]);
     expect(locked.status).toBe(1);
     expect(locked.stderr).toContain('is in use by another process');
+    expect(locked.stderr).toContain('the config has no extensions.api');
+    expect(locked.stderr).not.toContain('Cannot lock file'); // found before the engine is opened
 
     // Requests in flight when SIGTERM arrives are still committed and answered.
     const inFlight = Array.from({ length: 5 }, () => send(port, 'cli.drain'));
@@ -152,6 +154,21 @@ describe('audit-sidecar CLI', () => {
     });
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toBe('{"event_type":"cli.api"}');
+    // --format works through the API too, as it does directly on the store.
+    const sqlAs = (format: string) =>
+      spawnSync(process.execPath, [CLI, 'sql', "SELECT event_type, 2 AS n FROM audit.events WHERE event_type = 'cli.api'", '--config', config, '--format', format], {
+        encoding: 'utf8',
+        env: { ...env, AUDIT_SIDECAR_TOKEN: ADMIN_TOKEN },
+      }).stdout;
+    expect(sqlAs('TSV')).toBe('cli.api\t2\n');
+    expect(sqlAs('CSVWithNames')).toBe('"event_type","n"\n"cli.api",2\n');
+    expect(sqlAs('PrettyCompact')).toBe('┌─event_type─┬─n─┐\n│ cli.api    │ 2 │\n└────────────┴───┘\n');
+    // An API address nobody answers on: said so, then the data directory (held by the sidecar) is refused clearly.
+    writeFileSync(join(dir, 'elsewhere.yaml'), readFileSync(config, 'utf8').replace(`127.0.0.1:${apiPort}`, `127.0.0.1:${await freePort()}`));
+    const wrongApi = spawnSync(process.execPath, [CLI, 'sql', 'SELECT 1', '--config', join(dir, 'elsewhere.yaml')], { encoding: 'utf8', env });
+    expect(wrongApi.status).toBe(1);
+    expect(wrongApi.stderr).toMatch(/is in use by another process \(pid \d+, a running sidecar\?\) and its API did not answer at http:\/\/127\.0\.0\.1:\d+/);
+    expect(wrongApi.stderr).not.toContain('Cannot lock file');
     const refused = spawnSync(process.execPath, [CLI, 'sql', 'DROP TABLE audit.events', '--config', config], { encoding: 'utf8', env: { ...env, AUDIT_SIDECAR_TOKEN: ADMIN_TOKEN } });
     expect(refused.status).toBe(1);
     sidecar.child.kill('SIGTERM');

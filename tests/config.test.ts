@@ -30,8 +30,19 @@ describe('env substitution', () => {
     expect(substituteString('Bearer ${env:TOKEN}', env)).toBe('Bearer abc');
     expect(substituteString('${env:MISSING:-fallback}', env)).toBe('fallback');
     expect(substituteString('${env:EMPTY:-fallback}', env)).toBe('fallback');
-    expect(substituteString('${env:MISSING}', env)).toBe('');
+    expect(substituteString('${env:EMPTY}', env)).toBe('');
     expect(substituteString('cost $$5 ${env:TOKEN}', env)).toBe('cost $5 abc');
+  });
+
+  it('reports an unset variable without a default by name and key path, once', () => {
+    const problems = problemsOf(
+      minimal({
+        auth: { tokens: [{ token: '${env:INGEST_TOKEN}', scopes: ['ingest'] }] },
+        exporters: { clickhouse: { endpoint: '${env:CH}', database: '${env:DB:-audit}' } },
+      }),
+      { CH: 'http://ch:8123' },
+    );
+    expect(problems).toEqual(['auth.tokens[0].token: the environment variable INGEST_TOKEN is not set (set it, or write ${env:INGEST_TOKEN:-default})']);
   });
 
   it('substitutes inside nested values without changing the structure', () => {
@@ -167,6 +178,15 @@ describe('config validation', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'receivers:\n  otlp: [unclosed\n');
-    await expect(loadConfigFile(file, {})).rejects.toThrow(/invalid configuration in .*bad\.yaml:\n  - YAML:/);
+    await expect(loadConfigFile(file, {})).rejects.toThrow(/invalid configuration in .*bad\.yaml:\n  - YAML syntax error at line 3, column 1: Flow sequence/);
+  });
+
+  it('reports a YAML syntax error once, with its line and column', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'receivers:\n  otlp:\n   protocols: x\n  - foo\n');
+    const error = await loadConfigFile(file, {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([expect.stringMatching(/^YAML syntax error at line 4, column 1: A block sequence may not be used as an implicit map key$/)]);
   });
 });

@@ -117,7 +117,7 @@ describe.each([
     expect(String(del.occurred_ns)).toBe(`${occurred[0]}${String(occurred[1]).padStart(9, '0')}`);
     expect(JSON.parse(del.changes as string)).toEqual({ paused: { old: false, new: true } });
     expect(JSON.parse(del.metadata as string)).toEqual({ reason: 'cleanup' });
-    expect(del.attributes).toEqual({ 'deployment.environment': 'prod' });
+    expect(del.attributes).toEqual({ 'deployment.environment': 'prod', 'otel.scope.name': 'audit' }); // the scope, kept as attributes
     expect(del.resource_attributes).toMatchObject({ 'service.name': service, 'tenant.id': 'acme' });
     expect(JSON.parse(del.raw as string)).toMatchObject({ eventName: 'monitor.delete', body: { stringValue: 'alice deleted monitor 42' } });
 

@@ -109,6 +109,33 @@ describe('records sent as they arrived', () => {
     expect(() => exportRowsOf(encoded.buffer, { data: encoded.received!.data, lengths: encoded.received!.lengths.subarray(1) })).toThrow(/received lengths/);
   });
 
+  it('stores the instrumentation scope and sends each record under it again, from bytes or from raw', () => {
+    const request = otlpRequest([withUid(1), withUid(2)], { 'service.name': 'billing', 'tenant.id': 'acme' });
+    request.resourceLogs[0]!.scopeLogs[0]!.scope = { name: 'billing-lib', version: '1.2.3' } as { name: string };
+    request.resourceLogs[0]!.scopeLogs.push({ scope: { name: 'other-lib' }, logRecords: otlpRequest([withUid(3)]).resourceLogs[0]!.scopeLogs[0]!.logRecords });
+    const events = normalizeExportRequest(decodeProtobuf(encodeProtobuf(request)), context()).events;
+    expect(events.map((e) => [e.attributes['otel.scope.name'], e.attributes['otel.scope.version']])).toEqual([['billing-lib', '1.2.3'], ['billing-lib', '1.2.3'], ['other-lib', undefined]]);
+    const encoded = encodeRows(events, 10, 'c');
+    for (const rows of [exportRowsOf(encoded.buffer, encoded.received), exportRowsOf(encoded.buffer)]) {
+      const sent = decoded(encodeExportRequest(rows, 'protobuf')) as { resourceLogs: Array<{ scopeLogs: Array<{ scope: unknown; logRecords: Array<{ attributes: Array<{ key: string }> }> }> }> };
+      const scopes = sent.resourceLogs[0]!.scopeLogs;
+      expect(scopes.map((s) => [s.scope, s.logRecords.length])).toEqual([[{ name: 'billing-lib', version: '1.2.3' }, 2], [{ name: 'other-lib' }, 1]]);
+      // The scope goes back on the ScopeLogs, not as record attributes.
+      expect(scopes.flatMap((s) => s.logRecords.flatMap((r) => r.attributes.map((a) => a.key))).filter((k) => k.startsWith('otel.scope'))).toEqual([]);
+    }
+  });
+
+  it('sends a record that came without a time with the time it was stored at', () => {
+    const [event] = ingest([{ ...withUid(9), timeUnixNano: '0' }]);
+    expect(event!.wire).toBeUndefined(); // its bytes lack the time: never sent as received
+    expect(event!.occurred_at).toBe(NOW);
+    const encoded = encodeRows([event!], 1, 'c');
+    const sent = decoded(encodeExportRequest(exportRowsOf(encoded.buffer, encoded.received), 'protobuf')) as { resourceLogs: Array<{ scopeLogs: Array<{ logRecords: Array<{ timeUnixNano: string }> }> }> };
+    expect(sent.resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!.timeUnixNano).toBe(NOW);
+    const json = buildExportRequest(exportRowsOf(encoded.buffer)) as { resourceLogs: Array<{ scopeLogs: Array<{ logRecords: Array<{ timeUnixNano: string }> }> }> };
+    expect(json.resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!.timeUnixNano).toBe(NOW);
+  });
+
   it('sends the very bytes received, fields it does not know included', () => {
     const LogRecordType = ExportLogsServiceRequestType.root.lookupType('opentelemetry.proto.logs.v1.LogRecord');
     const known = LogRecordType.encode(LogRecordType.fromObject({ timeUnixNano: NOW, eventName: 'user.login', attributes: kv({ 'log.record.uid': 'uid-x', 'user.id': 'u' }) })).finish();

@@ -92,7 +92,7 @@ describe('detection', () => {
     const response = await post('/v1/audit', { hello: 'world' });
     expect(response.status).toBe(400);
     const body = (await response.json()) as { errors: Array<{ error: string }> };
-    expect(body.errors[0]!.error).toContain('/v1/audit/{canonical|betterstack|retraced|cloudevents|vendor}');
+    expect(body.errors[0]!.error).toContain('/v1/audit/{canonical|betterstack|retraced|cloudevents|workos|vendor}');
   });
 });
 
@@ -109,13 +109,24 @@ describe('batches', () => {
     expect(await countRows(sidecar, "event_type = 'batch.mixed'")).toBe(2);
   });
 
-  it('classifies rejections by reason for metrics', async () => {
-    const { rejectionReason } = await import('../collector/receivers/ingest-stats.js');
-    expect(rejectionReason('record has no recognisable event type (x) and no actor (y)')).toBe('no_event_type_or_actor');
-    expect(rejectionReason('record occurred more than 90 days ago, past its tenant\'s retention; not stored')).toBe('outside_retention');
-    expect(rejectionReason('nested deeper than 32 levels')).toBe('over_limit');
-    expect(rejectionReason('expected a JSON object, got a string')).toBe('malformed');
-    expect(rejectionReason('audit.changes must be a JSON object (a kvlist or a JSON string)')).toBe('invalid_value');
+  it('classifies rejections by reason code for metrics (not by their text)', async () => {
+    const { ProfileRegistry } = await import('../pipelines/json/registry.js');
+    const { IngestStats } = await import('../collector/receivers/ingest-stats.js');
+    const { Metrics } = await import('../collector/telemetry/metrics.js');
+    const registry = new ProfileRegistry();
+    const ctx = { tenantOverride: undefined, receivedAtNanos: `${Date.now()}000000`, retention: { defaultDays: 90, tenants: {} } };
+    const reasons = [
+      registry.normalize({ hello: 'world' }, undefined, ctx),
+      registry.normalize({ event_type: '', actor: {} }, registry.get('canonical'), ctx),
+      registry.normalize({ event_type: 'x', actor: { id: 'u' }, occurred_at: '2001-01-01T00:00:00Z' }, registry.get('canonical'), ctx),
+      registry.normalize({ event_type: 'x', actor: { id: 'u' }, changes: 'not json' }, registry.get('canonical'), ctx),
+    ].map((r) => (r.ok ? 'ok' : r.reason));
+    expect(reasons).toEqual(['unknown_format', 'no_event_type_or_actor', 'outside_retention', 'invalid_value']);
+    const metrics = new Metrics();
+    new IngestStats(metrics).record('json', 1, [{ reason: 'outside_retention' }, { reason: 'outside_retention' }, { reason: 'over_limit' }]);
+    const text = await metrics.registry.getSingleMetricAsString('audit_sidecar_ingest_rejections_total');
+    expect(text).toContain('audit_sidecar_ingest_rejections_total{source="json",reason="outside_retention"} 2');
+    expect(text).toContain('audit_sidecar_ingest_rejections_total{source="json",reason="over_limit"} 1');
   });
 
   it('400 for malformed JSON, storing nothing', async () => {
@@ -145,7 +156,7 @@ describe('batches', () => {
   it('404 with the known profiles for an unknown one', async () => {
     const response = await post('/v1/audit/splunk', { event_type: 'x' });
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ error: 'unknown profile "splunk"', profiles: ['canonical', 'betterstack', 'retraced', 'cloudevents', 'vendor'] });
+    expect(await response.json()).toEqual({ error: 'unknown profile "splunk"', reason: 'not_found', profiles: ['canonical', 'betterstack', 'retraced', 'cloudevents', 'workos', 'vendor'] });
   });
 
   it('maps a profile defined in config', async () => {

@@ -5,7 +5,7 @@
 import { Hono } from 'hono';
 import type { ExportEntry, ExportService } from '../export/export-service.js';
 import { maskedHeaders } from '../export/destination.js';
-import { badRequest } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
 import type { ApiEnv } from './env.js';
 
 async function view(exports: ExportService, entry: ExportEntry) {
@@ -48,7 +48,12 @@ async function jsonBody(request: Request): Promise<Record<string, unknown>> {
 
 export function destinationRoutes(exports: ExportService) {
   const app = new Hono<ApiEnv>();
-  const find = (id: string) => exports.get(id);
+  /** The destination, or a 404 (rendered by the API's one error handler). */
+  const find = (id: string) => {
+    const entry = exports.get(id);
+    if (!entry) throw notFound('no such destination');
+    return entry;
+  };
 
   app.get('/', async (c) => c.json({ destinations: await Promise.all(exports.list().map((e) => view(exports, e))) }));
 
@@ -58,25 +63,23 @@ export function destinationRoutes(exports: ExportService) {
   });
 
   app.get('/:id', async (c) => {
-    const entry = find(c.req.param('id'));
-    return entry ? c.json(await view(exports, entry)) : c.json({ error: 'no such destination' }, 404);
+    return c.json(await view(exports, find(c.req.param('id'))));
   });
 
   app.patch('/:id', async (c) => {
-    if (!find(c.req.param('id'))) return c.json({ error: 'no such destination' }, 404);
+    find(c.req.param('id'));
     const entry = await exports.update(c.req.param('id'), await jsonBody(c.req.raw));
     return c.json(await view(exports, entry));
   });
 
   app.delete('/:id', async (c) => {
-    if (!find(c.req.param('id'))) return c.json({ error: 'no such destination' }, 404);
+    find(c.req.param('id'));
     await exports.remove(c.req.param('id'));
     return c.body(null, 204);
   });
 
   app.post('/:id/test', async (c) => {
     const entry = find(c.req.param('id'));
-    if (!entry) return c.json({ error: 'no such destination' }, 404);
     const outcome = await exports.test(entry);
     return c.json({
       ok: outcome.kind === 'ok',

@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { badRequest, forbidden } from '../errors.js';
 import type { ApiEnv } from './env.js';
+import { errorResponse } from '../http/error-response.js';
 
 export interface SqlLimits {
   maxExecutionSeconds: number;
@@ -40,7 +41,8 @@ export function queryRoute(client: ClickHouseClient, limits: SqlLimits) {
       const rows = await result.json<Record<string, unknown>>();
       return c.json({ rows, row_count: rows.length });
     } catch (error) {
-      return c.json({ error: (error as Error).message.split('\n')[0] }, 400);
+      // Syntax 400, limits 422, timeouts 504, store down 503 + Retry-After: one mapping for every listener.
+      return errorResponse(error).response;
     }
   });
   return app;

@@ -8,7 +8,8 @@ import { Hono } from 'hono';
 import type { MiddlewareHandler } from 'hono';
 import type { Scope, TokenVerifier } from '../auth/tokens.js';
 import type { SidecarConfig } from '../config/load.js';
-import { HttpError, forbidden } from '../errors.js';
+import { forbidden, methodNotAllowed, notFound } from '../errors.js';
+import { errorResponse } from '../http/error-response.js';
 import { DestinationConflictError, DestinationInvalidError, type ExportService } from '../export/export-service.js';
 import { listen, type Listener } from '../http/listen.js';
 import type { Logger } from '../log.js';
@@ -107,16 +108,16 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
     '/api/v1/query',
     queryRoute(clients.sql, { maxExecutionSeconds: Math.ceil(api.sql.timeoutMs / 1000), maxResultRows: api.sql.maxResultRows, maxMemoryBytes: api.sql.maxMemoryBytes }),
   );
-  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.all('/api/v1/query', (c) => {
+    throw methodNotAllowed(c.req.method, c.req.path, ['POST']);
+  });
+  app.notFound((c) => errorResponse(notFound(`no route for ${c.req.method} ${c.req.path}`)).response);
   app.onError((error, c) => {
-    if (error instanceof HttpError) {
-      if (error.retryAfterSeconds !== undefined) c.header('retry-after', String(error.retryAfterSeconds));
-      return c.json({ error: error.message }, error.status);
-    }
-    if (error instanceof DestinationInvalidError) return c.json({ error: 'invalid destination', problems: error.problems }, 400);
-    if (error instanceof DestinationConflictError) return c.json({ error: error.message }, 409);
-    deps.log.error('api request failed', { path: c.req.path, error: error.message });
-    return c.json({ error: 'internal error' }, 500);
+    if (error instanceof DestinationInvalidError) return c.json({ error: 'invalid destination', reason: 'invalid_request', problems: error.problems }, 400);
+    if (error instanceof DestinationConflictError) return c.json({ error: error.message, reason: 'conflict' }, 409);
+    const { response, httpError } = errorResponse(error);
+    if (httpError.reason === 'internal') deps.log.error('api request failed', { path: c.req.path, error: error.message });
+    return response;
   });
   return app;
 }

@@ -10,7 +10,7 @@ import { createLogger } from '../log.js';
 import { StartupError, startSidecar } from '../sidecar.js';
 import { StoreLockedError } from '../store/clickhouse-client.js';
 import { runMigrate } from './migrate.js';
-import { runSql } from './sql.js';
+import { DEFAULT_FORMAT, runSql } from './sql.js';
 
 const USAGE = `usage: audit-sidecar <command> [options]
 
@@ -18,7 +18,8 @@ commands:
   start [--config FILE]                   run the sidecar (default config: ./otel-config.yaml)
   migrate [--config FILE]                 apply ClickHouse schema migrations and exit
   sql "SELECT …" [--config FILE] [--format FORMAT] [--write]
-                                          run SQL on the store (read-only unless --write)
+                                          run SQL through the running sidecar's API, else on the
+                                          store (read-only unless --write); FORMAT defaults to JSONEachRow
 `;
 
 async function loadConfig(path: string | undefined): Promise<SidecarConfig> {
@@ -53,18 +54,22 @@ async function start(configPath: string | undefined): Promise<number> {
   });
 }
 
+/** The command being run, for how a failure is reported. */
+let running: string | undefined;
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
       config: { type: 'string', short: 'c' },
-      format: { type: 'string', default: 'PrettyCompactMonoBlock' },
+      format: { type: 'string', default: DEFAULT_FORMAT },
       write: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   const [command, ...rest] = positionals;
+  running = command;
   if (values.help || !command) {
     process.stdout.write(USAGE);
     return command || values.help ? 0 : 2;
@@ -88,15 +93,27 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** What a failure says: our typed errors their own message, anything else its message (no stack trace). */
+function failureOf(error: unknown): { msg: string; fields: Record<string, unknown> } {
+  if (error instanceof ConfigError) return { msg: `invalid configuration in ${error.source}`, fields: { problems: error.problems } };
+  if (error instanceof StartupError || error instanceof StoreLockedError) return { msg: error.message, fields: {} };
+  const err = error instanceof Error ? error : new Error(String(error));
+  return { msg: err.message, fields: { error_type: err.name, ...((err as NodeJS.ErrnoException).code ? { code: (err as NodeJS.ErrnoException).code } : {}) } };
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof ConfigError || error instanceof StartupError || error instanceof StoreLockedError) {
-      process.stderr.write(`audit-sidecar: ${error.message}\n`);
-    } else if (error instanceof Error && error.name === 'TypeError' && /parseArgs|Unknown option/i.test(error.message)) {
+    if (error instanceof Error && error.name === 'TypeError' && /parseArgs|Unknown option/i.test(error.message)) {
       process.stderr.write(`audit-sidecar: ${error.message}\n\n${USAGE}`);
+    } else if (running === 'start') {
+      // The sidecar's own failures are log lines like everything else it writes.
+      const { msg, fields } = failureOf(error);
+      createLogger('info').error(`start-up failed: ${msg}`, fields);
+    } else if (error instanceof ConfigError) {
+      process.stderr.write(`audit-sidecar: ${error.message}\n`);
     } else {
-      process.stderr.write(`audit-sidecar: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.stderr.write(`audit-sidecar: ${failureOf(error).msg}\n`);
     }
     process.exit(1);
   },

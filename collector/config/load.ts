@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { configSchema, crossReferenceProblems, problemOf, type RawConfig } from './schema.js';
-import { substituteEnv, type Environment } from './env-substitution.js';
+import { substituteEnv, type Environment, type MissingVariable } from './env-substitution.js';
 import { destinationSchema, toDestination, type Destination } from '../export/destination.js';
 import { embeddedPath, isEmbedded } from '../store/embedded-path.js';
 
@@ -39,6 +39,8 @@ export interface StoreConfig {
   cluster: string | undefined;
   createSchema: boolean;
   insertTimeoutMs: number;
+  /** Server only: how long start-up waits for it to answer. */
+  connectTimeoutMs: number;
   retention: { defaultDays: number; tenants: Readonly<Record<string, number>> };
 }
 
@@ -94,9 +96,14 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 
 /** Validates an already-parsed document; exported for tests and for embedding. */
 export function resolveConfig(document: unknown, env: Environment, source = 'config'): SidecarConfig {
-  const substituted = substituteEnv(document ?? {}, env);
+  const missing: MissingVariable[] = [];
+  const substituted = substituteEnv(document ?? {}, env, missing);
   const parsed = configSchema.safeParse(substituted);
-  const problems = [...(parsed.success ? [] : parsed.error.issues.map((issue) => problemOf(issue))), ...crossReferenceProblems(substituted)].map(
+  const unset = missing.map((m) => ({ path: m.path, message: `the environment variable ${m.name} is not set (set it, or write \${env:${m.name}:-default})` }));
+  // A value made empty by an unset variable fails the schema too; its cause is enough.
+  const unsetPaths = new Set(unset.map((m) => formatPath(m.path)));
+  const schemaProblems = (parsed.success ? [] : parsed.error.issues.map((issue) => problemOf(issue))).filter((p) => !unsetPaths.has(formatPath(p.path)));
+  const problems = [...unset, ...schemaProblems, ...crossReferenceProblems(substituted)].map(
     (issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`,
   );
   if (!parsed.success || problems.length > 0) throw new ConfigError(source, problems);
@@ -111,8 +118,12 @@ export async function loadConfigFile(path: string, env: Environment = process.en
     throw new ConfigError(path, [`cannot read the file: ${(error as Error).message}`]);
   }
   const document = parseDocument(text, { prettyErrors: true });
-  if (document.errors.length > 0) {
-    throw new ConfigError(path, document.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+  // One syntax error makes the parser report several; the first is the one to fix.
+  const [syntax] = document.errors;
+  if (syntax) {
+    const at = syntax.linePos?.[0];
+    const message = syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError(path, [`YAML syntax error${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${message}`]);
   }
   return resolveConfig(document.toJS(), env, path);
 }
@@ -163,6 +174,7 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
       cluster: clickhouse.cluster,
       createSchema: clickhouse.create_schema,
       insertTimeoutMs: clickhouse.insert_timeout,
+      connectTimeoutMs: clickhouse.connect_timeout,
       retention: { defaultDays: clickhouse.retention.default_days, tenants: clickhouse.retention.tenants },
     },
     api: raw.extensions.api && {

@@ -8,7 +8,7 @@ import { isProfileColumn, MAPPABLE_COLUMNS } from '../../pipelines/json/configur
 import { parseJsonPath } from '../../pipelines/json/json-path.js';
 import { destinationSchema } from '../export/destination.js';
 
-const BUILT_IN_PROFILES = ['canonical', 'betterstack', 'retraced', 'cloudevents'];
+const BUILT_IN_PROFILES = ['canonical', 'betterstack', 'retraced', 'cloudevents', 'workos'];
 
 const MiB = 1024 * 1024;
 
@@ -112,6 +112,8 @@ const clickhouseExporter = z.strictObject({
   retention: retention.default(retention.parse({})),
   /** Longest a single insert may take before it counts as failed. */
   insert_timeout: duration(30_000),
+  /** Server only: how long start-up waits for the server to answer, retrying with backoff. */
+  connect_timeout: duration(60_000),
 });
 
 const tokenEntry = z.strictObject({

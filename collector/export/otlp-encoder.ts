@@ -9,7 +9,7 @@
  * that needs neither addition, fed to export straight from its commit, goes as the very
  * protobuf bytes it arrived in.
  */
-import { claimedTenant, firstStringAttribute } from '../../pipelines/otlp/log-record.js';
+import { claimedTenant, firstStringAttribute, SCOPE_NAME_ATTRIBUTE, SCOPE_VERSION_ATTRIBUTE } from '../../pipelines/otlp/log-record.js';
 import type { ExportRow } from './row-reader.js';
 import { EncodedLogRecord, writeExportRequest } from './protobuf-writer.js';
 
@@ -27,6 +27,8 @@ const str = (value: string): OtlpValue => ({ stringValue: value });
 
 function fromRaw(row: ExportRow): OtlpRecord {
   const record = JSON.parse(row.raw) as OtlpRecord;
+  // A record that came without a time leaves with the one stored, so the next hop does not use its own receive time.
+  if (record.timeUnixNano === undefined) record.timeUnixNano = row.occurred_ns;
   const attributes = (record.attributes ??= []);
   if (firstStringAttribute(attributes, 'log.record.uid') === undefined) attributes.push({ key: 'log.record.uid', value: str(row.event_id) });
   if (claimedTenant(attributes, row.resource_attributes) !== row.tenant_id) {
@@ -54,7 +56,9 @@ function fromColumns(row: ExportRow): OtlpRecord {
   }
   if (row.changes !== '{}') attributes.push({ key: 'audit.changes', value: str(row.changes) });
   if (row.metadata !== '{}') attributes.push({ key: 'audit.metadata', value: str(row.metadata) });
-  for (const [key, value] of Object.entries(row.attributes)) attributes.push({ key, value: str(value) });
+  for (const [key, value] of Object.entries(row.attributes)) {
+    if (key !== SCOPE_NAME_ATTRIBUTE && key !== SCOPE_VERSION_ATTRIBUTE) attributes.push({ key, value: str(value) });
+  }
   const record: OtlpRecord = { timeUnixNano: row.occurred_ns, eventName: row.event_type, attributes };
   if (row.message !== '') record.body = str(row.message);
   if (row.severity_number) record.severityNumber = row.severity_number;
@@ -91,18 +95,25 @@ function groupKey(row: ExportRow): string {
  * and re-encode.
  */
 export function buildExportRequest(rows: readonly ExportRow[], asReceived = false): { resourceLogs: unknown[] } {
-  const groups = new Map<string, { resource: OtlpKeyValue[]; records: Array<OtlpRecord | EncodedLogRecord> }>();
+  type ScopeGroup = { scope: { name?: string; version?: string }; records: Array<OtlpRecord | EncodedLogRecord> };
+  const groups = new Map<string, { resource: OtlpKeyValue[]; scopes: Map<string, ScopeGroup> }>();
   for (const row of rows) {
     const key = groupKey(row);
     let group = groups.get(key);
-    if (!group) groups.set(key, (group = { resource: resourceOf(row), records: [] }));
-    if (row.source !== 'otlp') group.records.push(fromColumns(row));
-    else group.records.push(asReceived && row.wire ? new EncodedLogRecord(row.wire) : fromRaw(row));
+    if (!group) groups.set(key, (group = { resource: resourceOf(row), scopes: new Map() }));
+    // The instrumentation scope the record arrived under (kept as attributes), else none.
+    const name = row.attributes[SCOPE_NAME_ATTRIBUTE];
+    const version = row.attributes[SCOPE_VERSION_ATTRIBUTE];
+    const scopeKey = `${name?.length ?? -1}:${name ?? ''}${version ?? ''}`;
+    let scope = group.scopes.get(scopeKey);
+    if (!scope) group.scopes.set(scopeKey, (scope = { scope: { ...(name !== undefined ? { name } : {}), ...(version !== undefined ? { version } : {}) }, records: [] }));
+    if (row.source !== 'otlp') scope.records.push(fromColumns(row));
+    else scope.records.push(asReceived && row.wire ? new EncodedLogRecord(row.wire) : fromRaw(row));
   }
   return {
     resourceLogs: [...groups.values()].map((g) => ({
       resource: { attributes: g.resource },
-      scopeLogs: [{ scope: { name: 'audit-sidecar' }, logRecords: g.records }],
+      scopeLogs: [...g.scopes.values()].map((s) => ({ scope: s.scope, logRecords: s.records })),
     })),
   };
 }

@@ -91,6 +91,7 @@ export function writeExportRequest(request: { resourceLogs: unknown[] }): Uint8A
       if (scope) {
         w.uint32(10).fork();
         if (scope.name) w.uint32(10).string(String(scope.name));
+        if (scope.version) w.uint32(18).string(String(scope.version));
         w.ldelim();
       }
       for (const record of list(sl.logRecords)) {

@@ -14,6 +14,8 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { otlpLogsHandler } from './otlp/logs-handler.js';
 import { auditJsonHandler } from './audit-json/handler.js';
 import { ProfileRegistry } from '../../pipelines/json/registry.js';
+import { methodNotAllowed, notFound } from '../errors.js';
+import { errorResponse } from '../http/error-response.js';
 
 export interface IngestServer {
   readonly url: string;
@@ -64,10 +66,20 @@ export function createIngestApp(deps: IngestServerDeps, stats: IngestStats) {
     app.post('/v1/audit', handler);
     app.post('/v1/audit/:profile', handler);
   }
-  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  // Every other method on an ingest path: 405 naming the one that works.
+  app.all('/v1/logs', (c) => {
+    throw methodNotAllowed(c.req.method, c.req.path, ['POST']);
+  });
+  if (auditJson) {
+    app.all('/v1/audit/:profile?', (c) => {
+      throw methodNotAllowed(c.req.method, c.req.path, ['POST']);
+    });
+  }
+  app.notFound((c) => errorResponse(notFound(`no route for ${c.req.method} ${c.req.path}`)).response);
   app.onError((error, c) => {
-    deps.log.error('unhandled error', { path: c.req.path, error: error.message });
-    return c.json({ error: 'internal error' }, 500);
+    const { response, httpError } = errorResponse(error);
+    if (httpError.reason === 'internal') deps.log.error('unhandled error', { path: c.req.path, error: error.message });
+    return response;
   });
   return app;
 }

@@ -8,6 +8,8 @@ import { isObject, text } from './fields.js';
 import type { JsonProfile } from './profile.js';
 
 const CONTEXT = new Set(['specversion', 'id', 'source', 'type', 'time', 'subject', 'data', 'data_base64', 'datacontenttype', 'dataschema', 'authtype', 'authid', 'tenantid']);
+/** The distributed-tracing extension's W3C traceparent: version-traceid-spanid-flags. */
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 const AUTH_TYPES: Record<string, string> = { app_user: 'user', user: 'user', service_account: 'service', api_key: 'api_key', system: 'system', unauthenticated: 'unknown', unknown: 'unknown' };
 
 export const cloudeventsProfile: JsonProfile = {
@@ -17,7 +19,11 @@ export const cloudeventsProfile: JsonProfile = {
   map(record): EventDraft {
     const data = record.data;
     const attributes: Record<string, string> = { 'cloudevents.source': text(record.source) };
+    // A well-formed traceparent becomes trace_id/span_id; anything else stays an attribute.
+    const parsed = TRACEPARENT.exec(text(record.traceparent).trim().toLowerCase());
+    const trace = parsed && !/^0+$/.test(parsed[1]!) && !/^0+$/.test(parsed[2]!) ? parsed : null;
     for (const [key, value] of Object.entries(record)) {
+      if (trace && key === 'traceparent') continue;
       if (!CONTEXT.has(key)) attributes[`cloudevents.${key}`] = isObject(value) || Array.isArray(value) ? JSON.stringify(value) : text(value);
     }
     return {
@@ -33,6 +39,8 @@ export const cloudeventsProfile: JsonProfile = {
       metadata: isObject(data) ? data : data === undefined || typeof data === 'string' ? {} : { data },
       attributes,
       serviceName: text(record.source),
+      traceId: trace ? trace[1]! : '',
+      spanId: trace ? trace[2]! : '',
     };
   },
 };

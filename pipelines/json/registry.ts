@@ -4,7 +4,7 @@
  */
 import type { AuditEvent } from '../../schemas/audit-event.js';
 import { finishEvent, type IngestContext } from '../normalize/event.js';
-import { InvalidValueError } from '../otlp/values.js';
+import { InvalidValueError, type RejectionReason } from '../otlp/values.js';
 import { betterstackProfile } from './betterstack.js';
 import { canonicalProfile } from './canonical.js';
 import { cloudeventsProfile } from './cloudevents.js';
@@ -12,12 +12,13 @@ import { configuredProfile } from './configured.js';
 import type { JsonObject } from './fields.js';
 import type { JsonProfile } from './profile.js';
 import { retracedProfile } from './retraced.js';
+import { workosProfile } from './workos.js';
 
-const BUILT_IN: readonly JsonProfile[] = [canonicalProfile, betterstackProfile, retracedProfile, cloudeventsProfile];
-/** Detection order: the most specific shapes first. */
-const DETECTION_ORDER: readonly JsonProfile[] = [cloudeventsProfile, retracedProfile, betterstackProfile, canonicalProfile];
+const BUILT_IN: readonly JsonProfile[] = [canonicalProfile, betterstackProfile, retracedProfile, cloudeventsProfile, workosProfile];
+/** Detection order: the most specific shapes first (WorkOS events carry organization_id, which betterstack also matches). */
+const DETECTION_ORDER: readonly JsonProfile[] = [cloudeventsProfile, workosProfile, retracedProfile, betterstackProfile, canonicalProfile];
 
-export type JsonResult = { ok: true; event: AuditEvent } | { ok: false; error: string };
+export type JsonResult = { ok: true; event: AuditEvent } | { ok: false; error: string; reason: RejectionReason };
 
 export class ProfileRegistry {
   private readonly byName = new Map<string, JsonProfile>();
@@ -45,6 +46,7 @@ export class ProfileRegistry {
     if (!chosen) {
       return {
         ok: false,
+        reason: 'unknown_format',
         error: `cannot tell the format of this record: no recognisable event type and no actor; name a profile: /v1/audit/{${this.names.join('|')}}`,
       };
     }
@@ -52,7 +54,7 @@ export class ProfileRegistry {
       const raw = JSON.stringify(record);
       return { ok: true, event: finishEvent(chosen.map(record), `json:${chosen.name}`, raw, ctx, chosen.fields) };
     } catch (error) {
-      if (error instanceof InvalidValueError) return { ok: false, error: error.message };
+      if (error instanceof InvalidValueError) return { ok: false, error: error.message, reason: error.reason };
       throw error;
     }
   }

@@ -10,8 +10,8 @@ const ACTION_WORDS: Record<string, Action> = {
   read: 'read', view: 'read', viewed: 'read', get: 'read', list: 'read', export: 'read', exported: 'read', download: 'read', downloaded: 'read', access: 'read', accessed: 'read', search: 'read',
   update: 'update', updated: 'update', edit: 'update', edited: 'update', modify: 'update', modified: 'update', change: 'update', changed: 'update', rename: 'update', renamed: 'update', patch: 'update', set: 'update', enable: 'update', enabled: 'update', disable: 'update', disabled: 'update',
   delete: 'delete', deleted: 'delete', remove: 'delete', removed: 'delete', destroy: 'delete', destroyed: 'delete', purge: 'delete', purged: 'delete',
-  login: 'login', signin: 'login', sign_in: 'login', logon: 'login', authenticate: 'login', authenticated: 'login',
-  logout: 'logout', signout: 'logout', sign_out: 'logout', logoff: 'logout',
+  login: 'login', signin: 'login', sign_in: 'login', signedin: 'login', loggedin: 'login', logon: 'login', authenticate: 'login', authenticated: 'login',
+  logout: 'logout', signout: 'logout', sign_out: 'logout', signedout: 'logout', loggedout: 'logout', logoff: 'logout',
   grant: 'grant', granted: 'grant', assign: 'grant', assigned: 'grant', share: 'grant', shared: 'grant',
   revoke: 'revoke', revoked: 'revoke', unassign: 'revoke', unassigned: 'revoke', unshare: 'revoke',
 };
@@ -61,8 +61,9 @@ export const deriveAction = memoize(function deriveAction(explicit: string, even
   }
   const parts = words(eventType);
   const joined = parts.join('_');
-  if (joined.includes('sign_in') || joined.includes('log_in')) return 'login';
-  if (joined.includes('sign_out') || joined.includes('log_out')) return 'logout';
+  // sign_in, signed_in, log_in, logged_in (and _out): "user.signed_in" is a login.
+  if (/(^|_)(sign|log)(ged|ed)?_?in($|_)/.test(joined)) return 'login';
+  if (/(^|_)(sign|log)(ged|ed)?_?out($|_)/.test(joined)) return 'logout';
   for (let i = parts.length - 1; i >= 0; i--) {
     const action = ACTION_WORDS[parts[i]!];
     if (action) return action;

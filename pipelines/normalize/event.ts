@@ -75,14 +75,14 @@ const nanosToMs = (nanos: string): number => (nanos.length > 6 ? Number(nanos.sl
 export function assertStorableTime(occurredAt: string, days: number, receivedAt: string): void {
   const occurredMs = nanosToMs(occurredAt);
   if (occurredMs > LAST_STORABLE_MS) {
-    throw new InvalidValueError('timestamp is after 2106-02-07, beyond what retention (DateTime) can express');
+    throw new InvalidValueError('timestamp is after 2106-02-07, beyond what retention (DateTime) can express', 'outside_retention');
   }
   // The TTL (a DateTime) would wrap around to 1970 and the row be deleted at the next merge.
   if (occurredMs + days * MS_PER_DAY > LAST_STORABLE_MS) {
-    throw new InvalidValueError(`timestamp plus its retention of ${days} days is after 2106-02-07, beyond what retention (DateTime) can express`);
+    throw new InvalidValueError(`timestamp plus its retention of ${days} days is after 2106-02-07, beyond what retention (DateTime) can express`, 'outside_retention');
   }
   if (occurredMs + days * MS_PER_DAY <= nanosToMs(receivedAt)) {
-    throw new InvalidValueError(`record occurred more than ${days} days ago, past its tenant's retention; not stored`);
+    throw new InvalidValueError(`record occurred more than ${days} days ago, past its tenant's retention; not stored`, 'outside_retention');
   }
 }
 
@@ -94,7 +94,7 @@ export interface FieldHint {
 
 export function assertIdentifiable(eventType: string, actorId: string, actorName: string, actorEmail: string, hint: FieldHint): void {
   if (eventType === '' && actorId === '' && actorName === '' && actorEmail === '') {
-    throw new InvalidValueError(`record has no recognisable event type (${hint.eventType}) and no actor (${hint.actor})`);
+    throw new InvalidValueError(`record has no recognisable event type (${hint.eventType}) and no actor (${hint.actor})`, 'no_event_type_or_actor');
   }
 }
 

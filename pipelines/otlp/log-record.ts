@@ -3,9 +3,10 @@
  * Pure: everything it needs comes in as arguments.
  */
 import type { AuditEvent } from '../../schemas/audit-event.js';
-import type { AnyValue, KeyValue, LogRecord, ResourceLogs } from '../../schemas/otlp.js';
+import type { AnyValue, KeyValue, LogRecord, ResourceLogs, ScopeLogs } from '../../schemas/otlp.js';
 import { DEFAULT_TENANT, finishEvent, type EventDraft, type IngestContext } from '../normalize/event.js';
 import {
+  type RejectionReason,
   anyValueJsonText,
   anyValueKind,
   anyValueToJs,
@@ -28,7 +29,13 @@ export interface ResourceContext {
   fingerprint: string;
 }
 
-export type NormalizeResult = { ok: true; event: AuditEvent } | { ok: false; error: string };
+/** The instrumentation scope's name and version, kept as these attributes (export puts them back on the ScopeLogs). */
+export const SCOPE_NAME_ATTRIBUTE = 'otel.scope.name';
+export const SCOPE_VERSION_ATTRIBUTE = 'otel.scope.version';
+
+export type InstrumentationScope = NonNullable<ScopeLogs['scope']>;
+
+export type NormalizeResult = { ok: true; event: AuditEvent } | { ok: false; error: string; reason: RejectionReason };
 
 /** Attributes that map to columns, each with its slot in the per-record lookup array. */
 const MAPPED_KEYS = [
@@ -130,18 +137,18 @@ const SEVERITY_NAMES = [
   ),
 ];
 
-export function normalizeLogRecord(rec: LogRecord, resource: ResourceContext, ctx: IngestContext): NormalizeResult {
+export function normalizeLogRecord(rec: LogRecord, resource: ResourceContext, ctx: IngestContext, scope?: InstrumentationScope | null): NormalizeResult {
+  if (rec.invalid !== undefined) return { ok: false, error: rec.invalid, reason: 'malformed' };
   try {
-    return { ok: true, event: toAuditEvent(rec, resource, ctx) };
+    return { ok: true, event: toAuditEvent(rec, resource, ctx, scope) };
   } catch (error) {
-    if (error instanceof InvalidValueError) return { ok: false, error: error.message };
-    // A JSON record whose fields have the wrong shape (e.g. attributes not a list).
-    if (error instanceof TypeError) return { ok: false, error: `malformed log record: ${error.message}` };
+    // Shapes are checked where records come in (OTLP/JSON by a schema, protobuf by its decoder): a TypeError here is a bug, not bad input.
+    if (error instanceof InvalidValueError) return { ok: false, error: error.message, reason: error.reason };
     throw error;
   }
 }
 
-function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestContext): AuditEvent {
+function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestContext, scope?: InstrumentationScope | null): AuditEvent {
   const mapped: Array<AnyValue | undefined> = new Array(MAPPED_KEYS.length);
   const attributes: Record<string, string> = {};
   const recordAttributes = rec.attributes ?? [];
@@ -152,6 +159,9 @@ function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestCont
     if (slot !== undefined && kv.value != null) mapped[slot] = kv.value;
     else setOwn(attributes, key, anyValueToString(kv.value));
   }
+  // The record's own attributes of these names, if any, win.
+  if (typeof scope?.name === 'string' && scope.name !== '' && !(SCOPE_NAME_ATTRIBUTE in attributes)) attributes[SCOPE_NAME_ATTRIBUTE] = scope.name;
+  if (typeof scope?.version === 'string' && scope.version !== '' && !(SCOPE_VERSION_ATTRIBUTE in attributes)) attributes[SCOPE_VERSION_ATTRIBUTE] = scope.version;
   for (const [first, second] of ALTERNATIVES) {
     if (mapped[slotOf(first)] !== undefined && mapped[slotOf(second)] !== undefined) {
       setOwn(attributes, second, anyValueToString(mapped[slotOf(second)]));
@@ -217,7 +227,7 @@ function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestCont
     identity: resource.fingerprint,
   };
   const event = finishEvent(draft, 'otlp', rawRecordJson(rec, time, observed, traceId, spanId), ctx, OTLP_FIELDS);
-  const wire = exportableAsReceived(rec, recordAttributes as KeyValue[], resource, event.tenant_id);
+  const wire = time === undefined ? undefined : exportableAsReceived(rec, recordAttributes as KeyValue[], resource, event.tenant_id);
   if (wire) event.wire = wire;
   return event;
 }
@@ -245,8 +255,9 @@ export function claimedTenant(attributes: ReadonlyArray<AttributeLike>, resource
 
 /**
  * The record's bytes as received, when export would send the record unchanged: export
- * adds `log.record.uid` to a record without a string one and `audit.tenant.id` when the
- * stored tenant is not the claimed one; see otlp-encoder.ts.
+ * adds `log.record.uid` to a record without a string one, `audit.tenant.id` when the
+ * stored tenant is not the claimed one, and `time_unix_nano` (the stored occurred_at) to
+ * a record without one (the caller checks that); see otlp-encoder.ts.
  */
 function exportableAsReceived(rec: LogRecord, attributes: ReadonlyArray<KeyValue>, resource: ResourceContext, tenant: string): Uint8Array | undefined {
   if (!rec.wire || firstStringAttribute(attributes, 'log.record.uid') === undefined) return undefined;

@@ -5,10 +5,12 @@
 import type { AuditEvent } from '../../schemas/audit-event.js';
 import type { ExportLogsServiceRequest } from '../../schemas/otlp.js';
 import { normalizeLogRecord, resourceContext, type IngestContext, type ResourceContext } from './log-record.js';
+import type { RejectionReason } from './values.js';
 
 export interface Rejection {
   index: number;
   error: string;
+  reason: RejectionReason;
 }
 
 export interface NormalizedBatch {
@@ -36,9 +38,9 @@ export function normalizeExportRequest(request: ExportLogsServiceRequest, ctx: I
     }
     for (const scopeLogs of resourceLogs.scopeLogs ?? []) {
       for (const record of scopeLogs.logRecords ?? []) {
-        const result = resource ? normalizeLogRecord(record, resource, ctx) : { ok: false as const, error: resourceError };
+        const result = resource ? normalizeLogRecord(record, resource, ctx, scopeLogs.scope) : { ok: false as const, error: resourceError, reason: 'malformed' as const };
         if (result.ok) events.push(result.event);
-        else rejected.push({ index, error: result.error });
+        else rejected.push({ index, error: result.error, reason: result.reason });
         index += 1;
       }
     }

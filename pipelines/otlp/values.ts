@@ -4,7 +4,18 @@
  */
 import type { AnyValue, BytesValue, Int64Value, KeyValue, LongBits } from '../../schemas/otlp.js';
 
-export class InvalidValueError extends Error {}
+/** Why a record was rejected, as a stable code (metric labels, logs); the message says the details. */
+export type RejectionReason = 'no_event_type_or_actor' | 'outside_retention' | 'over_limit' | 'malformed' | 'unknown_format' | 'invalid_value';
+
+/** A record that cannot be stored as it is: rejected by itself, the rest of its request kept. */
+export class InvalidValueError extends Error {
+  constructor(
+    message: string,
+    readonly reason: RejectionReason = 'invalid_value',
+  ) {
+    super(message);
+  }
+}
 
 type AnyValueKind = 'stringValue' | 'boolValue' | 'intValue' | 'doubleValue' | 'arrayValue' | 'kvlistValue' | 'bytesValue';
 
@@ -142,7 +153,7 @@ export function anyValueToString(v: AnyValue | null | undefined): string {
 export const MAX_VALUE_DEPTH = 32;
 
 function checkDepth(depth: number): void {
-  if (depth > MAX_VALUE_DEPTH) throw new InvalidValueError(`value nested deeper than ${MAX_VALUE_DEPTH} levels`);
+  if (depth > MAX_VALUE_DEPTH) throw new InvalidValueError(`value nested deeper than ${MAX_VALUE_DEPTH} levels`, 'over_limit');
 }
 
 /** Characters JSON.stringify escapes in a string (lone surrogates included). */

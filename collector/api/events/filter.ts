@@ -32,6 +32,27 @@ export interface Where {
 
 const MAX_PARAM_LENGTH = 1024;
 
+/** The query parameters parseFilter reads; each route adds its own. */
+export const FILTER_PARAMS = ['tenant_id', 'event_type', 'actor', 'resource_type', 'resource_id', 'project_id', 'outcome', 'from', 'to', 'q'] as const;
+
+/** Values of the enum filters (the schema's LowCardinality enums). */
+const OUTCOMES = ['success', 'failure', 'unknown'];
+
+/** A misspelt filter would silently match everything: every parameter must be one the route reads. */
+export function rejectUnknownParams(params: URLSearchParams, routeParams: readonly string[] = []): void {
+  const known = new Set<string>([...FILTER_PARAMS, ...routeParams]);
+  const unknown = [...new Set(params.keys())].filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw badRequest(`unknown query parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n.slice(0, 64)}"`).join(', ')} (accepted: ${[...known].join(', ')})`);
+  }
+}
+
+function oneOf(params: URLSearchParams, name: string, allowed: readonly string[]): string | undefined {
+  const value = text(params, name);
+  if (value !== undefined && !allowed.includes(value)) throw badRequest(`${name} must be one of ${allowed.join(', ')}, got "${value.slice(0, 64)}"`);
+  return value;
+}
+
 function text(params: URLSearchParams, name: string): string | undefined {
   const value = params.get(name);
   if (value === null || value === '') return undefined;
@@ -59,7 +80,7 @@ export function parseFilter(params: URLSearchParams, principal: Principal): Even
     resourceType: text(params, 'resource_type'),
     resourceId: text(params, 'resource_id'),
     projectId: text(params, 'project_id'),
-    outcome: text(params, 'outcome'),
+    outcome: oneOf(params, 'outcome', OUTCOMES),
     from: time(params, 'from'),
     to: time(params, 'to'),
     q: text(params, 'q'),

@@ -4,9 +4,9 @@
  */
 import { Hono } from 'hono';
 import type { EventStore } from '../../store/event-store.js';
-import { badRequest } from '../../errors.js';
+import { badRequest, notFound } from '../../errors.js';
 import type { ApiEnv } from '../env.js';
-import { parseFilter, type EventFilter } from './filter.js';
+import { parseFilter, rejectUnknownParams, type EventFilter } from './filter.js';
 import { csvHeader, csvLine, toApiEvent } from './format.js';
 import { decodeCursor, encodeCursor, type Cursor, type EventQueries } from './queries.js';
 import { eventStream, type StreamOptions } from './stream.js';
@@ -49,6 +49,7 @@ export function eventRoutes(queries: EventQueries, store: EventStore, options: E
 
   app.get('/', async (c) => {
     const params = new URL(c.req.url).searchParams;
+    rejectUnknownParams(params, ['limit', 'cursor']);
     const filter = parseFilter(params, c.get('principal'));
     const cursorText = params.get('cursor');
     const cursor = cursorText ? decodeCursor(cursorText) : undefined;
@@ -59,6 +60,7 @@ export function eventRoutes(queries: EventQueries, store: EventStore, options: E
 
   app.get('/export', (c) => {
     const params = new URL(c.req.url).searchParams;
+    rejectUnknownParams(params, ['format', 'startTime', 'userFilter']);
     const format = params.get('format') ?? 'ndjson';
     if (!['csv', 'json', 'ndjson'].includes(format)) throw badRequest('format must be csv, json or ndjson');
     const filter = exportFilter(params, parseFilter(params, c.get('principal')), options.maxExportDays);
@@ -101,6 +103,7 @@ export function eventRoutes(queries: EventQueries, store: EventStore, options: E
 
   app.get('/stream', (c) => {
     const params = new URL(c.req.url).searchParams;
+    rejectUnknownParams(params, ['last_event_id']);
     const filter = parseFilter(params, c.get('principal'));
     const lastId = c.req.header('last-event-id') ?? params.get('last_event_id');
     if (lastId && !/^\d{1,19}$/.test(lastId)) throw badRequest('Last-Event-ID must be an id this stream sent');
@@ -116,7 +119,8 @@ export function eventRoutes(queries: EventQueries, store: EventStore, options: E
 
   app.get('/:id', async (c) => {
     const row = await queries.byId(c.req.param('id'), c.get('principal').tenant);
-    return row ? c.json(toApiEvent(row)) : c.json({ error: 'no such event' }, 404);
+    if (!row) throw notFound('no such event');
+    return c.json(toApiEvent(row));
   });
 
   return app;

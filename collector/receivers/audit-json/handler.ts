@@ -10,12 +10,13 @@ import { isObject } from '../../../pipelines/json/fields.js';
 import { exceededLimit, type JsonLimits } from '../../../pipelines/json/limits.js';
 import type { ProfileRegistry } from '../../../pipelines/json/registry.js';
 import type { RetentionPolicy } from '../../../pipelines/normalize/retention.js';
+import type { RejectionReason } from '../../../pipelines/otlp/values.js';
 import type { TokenVerifier } from '../../auth/tokens.js';
-import { HttpError, payloadTooLarge, unsupportedMediaType } from '../../errors.js';
+import { payloadTooLarge, unsupportedMediaType } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { EventStore } from '../../store/event-store.js';
 import { nowNanos } from '../clock.js';
-import { errorHeaders, toHttpError } from '../error-response.js';
+import { errorResponse } from '../../http/error-response.js';
 import type { IngestStats } from '../ingest-stats.js';
 import { readBody, type BodyLimits } from '../read-body.js';
 import { parseAuditBody, type BodyKind } from './parse-body.js';
@@ -39,9 +40,13 @@ const BODY_KINDS: Record<string, BodyKind> = {
   'application/jsonl': 'ndjson',
 };
 
+const ACCEPTED_TYPES = Object.keys(BODY_KINDS).join(', ');
+
 interface ItemError {
   index: number;
   error: string;
+  /** For metrics; not part of the answer. */
+  reason: RejectionReason;
 }
 
 /** How many per-item errors a response lists; the count covers them all. */
@@ -54,10 +59,10 @@ export function auditJsonHandler(deps: AuditJsonDeps) {
       const profileName = c.req.param('profile');
       const profile = profileName === undefined ? undefined : deps.profiles.get(profileName);
       if (profileName !== undefined && !profile) {
-        return c.json({ error: `unknown profile "${profileName.slice(0, 64)}"`, profiles: deps.profiles.names }, 404);
+        return c.json({ error: `unknown profile "${profileName.slice(0, 64)}"`, reason: 'not_found', profiles: deps.profiles.names }, 404);
       }
       const kind = BODY_KINDS[(c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()];
-      if (!kind) throw unsupportedMediaType('Content-Type must be application/json, application/cloudevents+json or application/x-ndjson');
+      if (!kind) throw unsupportedMediaType(`Content-Type must be one of ${ACCEPTED_TYPES}`);
       const items = parseAuditBody(await readBody(c.env.incoming, deps.limits), kind);
       if (items.length > deps.limits.maxRecordsPerRequest) {
         throw payloadTooLarge(`${items.length} records exceed the limit of ${deps.limits.maxRecordsPerRequest} per request`);
@@ -68,40 +73,37 @@ export function auditJsonHandler(deps: AuditJsonDeps) {
       const errors: ItemError[] = [];
       for (const item of items) {
         if (item.error !== undefined) {
-          errors.push({ index: item.index, error: item.error });
+          errors.push({ index: item.index, error: item.error, reason: 'malformed' });
           continue;
         }
         if (!isObject(item.value)) {
-          errors.push({ index: item.index, error: `expected a JSON object, got ${Array.isArray(item.value) ? 'an array' : typeof item.value === 'object' ? 'null' : `a ${typeof item.value}`}` });
+          errors.push({ index: item.index, error: `expected a JSON object, got ${Array.isArray(item.value) ? 'an array' : typeof item.value === 'object' ? 'null' : `a ${typeof item.value}`}`, reason: 'malformed' });
           continue;
         }
         const exceeded = exceededLimit(item.value, deps.limits);
         if (exceeded) {
-          errors.push({ index: item.index, error: exceeded });
+          errors.push({ index: item.index, error: exceeded, reason: 'over_limit' });
           continue;
         }
         const result = deps.profiles.normalize(item.value, profile, ctx);
         if (result.ok) events.push(result.event);
-        else errors.push({ index: item.index, error: result.error });
+        else errors.push({ index: item.index, error: result.error, reason: result.reason });
       }
-      const summary = { accepted: events.length, rejected: errors.length, errors: errors.slice(0, MAX_LISTED_ERRORS) };
+      const listed = errors.slice(0, MAX_LISTED_ERRORS).map(({ index, error }) => ({ index, error }));
+      const summary = { accepted: events.length, rejected: errors.length, errors: listed };
       if (events.length === 0) {
         deps.stats.record('json', 0, errors);
-        return c.json({ error: 'nothing in the body is usable', ...summary }, 400);
+        return c.json({ error: 'nothing in the body is usable', reason: 'invalid_record', ...summary }, 400);
       }
       await deps.store.submit(events);
       // Counted once stored, as for OTLP: a failed commit is counted as a failure instead.
       deps.stats.record('json', summary.accepted, errors);
       return c.json(summary, 200);
     } catch (error) {
-      const httpError = toHttpError(error);
+      const { response, httpError } = errorResponse(error);
       deps.stats.recordFailure('json', httpError.status);
-      if (httpError.status >= 500) deps.log.warn('ingest request failed', { path: c.req.path, status: httpError.status, error: httpError.message });
-      return jsonError(c, httpError);
+      if (httpError.status >= 500) deps.log.warn('ingest request failed', { path: c.req.path, status: httpError.status, reason: httpError.reason, error: httpError.message });
+      return response;
     }
   };
-}
-
-function jsonError(c: Context, error: HttpError): Response {
-  return c.json({ error: error.message }, error.status, errorHeaders(error));
 }

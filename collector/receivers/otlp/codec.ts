@@ -8,6 +8,7 @@ import protobuf from 'protobufjs';
 import type { ExportLogsServiceRequest, ExportLogsServiceResponse } from '../../../schemas/otlp.js';
 import { projectRoot } from '../../paths.js';
 import { decodeExportLogsRequest } from './protobuf-decoder.js';
+import { RequestShapeError, validateJsonRequest } from './json-schema.js';
 
 export type OtlpEncoding = 'protobuf' | 'json';
 
@@ -47,12 +48,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function assertList(value: unknown, path: string): unknown[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw new DecodeError(`${path} must be an array`);
-  return value;
-}
-
 export function decodeJson(body: Uint8Array): ExportLogsServiceRequest {
   let parsed: unknown;
   try {
@@ -62,17 +57,12 @@ export function decodeJson(body: Uint8Array): ExportLogsServiceRequest {
     throw new DecodeError(`invalid JSON: ${(error as Error).message}`);
   }
   if (!isObject(parsed)) throw new DecodeError('an OTLP/JSON ExportLogsServiceRequest must be a JSON object');
-  assertList(parsed.resourceLogs, 'resourceLogs').forEach((rl, i) => {
-    if (!isObject(rl)) throw new DecodeError(`resourceLogs[${i}] must be an object`);
-    if (rl.resource != null && !isObject(rl.resource)) throw new DecodeError(`resourceLogs[${i}].resource must be an object`);
-    assertList(rl.scopeLogs, `resourceLogs[${i}].scopeLogs`).forEach((sl, j) => {
-      if (!isObject(sl)) throw new DecodeError(`resourceLogs[${i}].scopeLogs[${j}] must be an object`);
-      assertList(sl.logRecords, `resourceLogs[${i}].scopeLogs[${j}].logRecords`).forEach((rec, k) => {
-        if (!isObject(rec)) throw new DecodeError(`resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}] must be an object`);
-      });
-    });
-  });
-  return parsed as ExportLogsServiceRequest;
+  try {
+    return validateJsonRequest(parsed);
+  } catch (error) {
+    if (error instanceof RequestShapeError) throw new DecodeError(`invalid OTLP/JSON ExportLogsServiceRequest: ${error.message}`);
+    throw error;
+  }
 }
 
 export function decodeRequest(body: Uint8Array, encoding: OtlpEncoding): ExportLogsServiceRequest {

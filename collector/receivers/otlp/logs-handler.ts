@@ -13,7 +13,7 @@ import type { IngestStats } from '../ingest-stats.js';
 import type { Logger } from '../../log.js';
 import { readBody, type BodyLimits } from '../read-body.js';
 import { nowNanos } from '../clock.js';
-import { errorHeaders, toHttpError } from '../error-response.js';
+import { errorResponse } from '../../http/error-response.js';
 import { contentTypeOf, DecodeError, decodeRequest, encodeResponse, encodeStatus, type OtlpEncoding } from './codec.js';
 
 export interface OtlpLogsDeps {
@@ -32,7 +32,7 @@ const ENCODINGS: Record<string, OtlpEncoding> = {
 };
 
 /** gRPC status codes for the Status body, by HTTP status. */
-const GRPC_CODES: Record<number, number> = { 400: 3, 401: 16, 403: 7, 404: 5, 408: 4, 413: 8, 415: 3, 429: 8, 503: 14 };
+const GRPC_CODES: Record<number, number> = { 400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 408: 4, 413: 8, 415: 3, 422: 8, 429: 8, 500: 13, 503: 14, 504: 4 };
 
 function encodingOf(contentType: string | undefined): OtlpEncoding | undefined {
   return ENCODINGS[(contentType ?? '').split(';')[0]!.trim().toLowerCase()];
@@ -78,13 +78,15 @@ export function otlpLogsHandler(deps: OtlpLogsDeps) {
         : {};
       return c.body(encodeResponse(response, encoding), 200, { 'content-type': contentTypeOf(encoding) });
     } catch (error) {
-      const httpError = toHttpError(error);
-      deps.stats.recordFailure('otlp', httpError.status);
-      if (httpError.status >= 500) deps.log.warn('ingest request failed', { path: '/v1/logs', status: httpError.status, error: httpError.message });
+      // Errors are a google.rpc.Status in the request's encoding, as OTLP/HTTP specifies.
       const statusEncoding = encoding ?? 'json';
-      const headers = { ...errorHeaders(httpError), 'content-type': contentTypeOf(statusEncoding) };
-      const status = encodeStatus(GRPC_CODES[httpError.status] ?? 2, httpError.message, statusEncoding);
-      return c.body(status, httpError.status, headers);
+      const { response, httpError } = errorResponse(error, (e) => ({
+        body: encodeStatus(GRPC_CODES[e.status] ?? 2, e.message, statusEncoding),
+        contentType: contentTypeOf(statusEncoding),
+      }));
+      deps.stats.recordFailure('otlp', httpError.status);
+      if (httpError.status >= 500) deps.log.warn('ingest request failed', { path: '/v1/logs', status: httpError.status, reason: httpError.reason, error: httpError.message });
+      return response;
     }
   };
 }

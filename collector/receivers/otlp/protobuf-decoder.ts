@@ -216,6 +216,7 @@ function readLogRecord(r: Reader, end: number): LogRecord {
 function readScopeLogs(r: Reader, end: number): ScopeLogs {
   const logRecords: LogRecord[] = [];
   let name = '';
+  let version = '';
   let schemaUrl = '';
   while (r.pos < end) {
     const tag = r.uint32();
@@ -232,13 +233,14 @@ function readScopeLogs(r: Reader, end: number): ScopeLogs {
       while (r.pos < scopeEnd) {
         const inner = r.uint32();
         if (inner >>> 3 === 1 && (inner & 7) === LEN) name = readString(r);
+        else if (inner >>> 3 === 2 && (inner & 7) === LEN) version = readString(r);
         else r.skipType(inner & 7);
       }
     } else if (field === 3 && wire === LEN) schemaUrl = readString(r);
     else r.skipType(wire);
   }
   r.pos = end;
-  return { scope: { name }, logRecords, schemaUrl };
+  return { scope: { name, version }, logRecords, schemaUrl };
 }
 
 function readResourceLogs(r: Reader, end: number): ResourceLogs {
