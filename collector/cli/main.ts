@@ -101,8 +101,16 @@ function failureOf(error: unknown): { msg: string; fields: Record<string, unknow
   return { msg: err.message, fields: { error_type: err.name, ...((err as NodeJS.ErrnoException).code ? { code: (err as NodeJS.ErrnoException).code } : {}) } };
 }
 
+/**
+ * Exits once what was written to stdout is out: process.exit() drops output still queued
+ * for a pipe (a `sql` result read by a script came back cut short).
+ */
+function exitAfterOutput(code: number): void {
+  process.stdout.write('', () => process.exit(code));
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterOutput(code),
   (error: unknown) => {
     if (error instanceof Error && error.name === 'TypeError' && /parseArgs|Unknown option/i.test(error.message)) {
       process.stderr.write(`audit-sidecar: ${error.message}\n\n${USAGE}`);

@@ -263,12 +263,14 @@ export class IngestLog {
 
   /**
    * Deletes segments, oldest first, whose frames all lie at or below `through` (never
-   * the segment being written). Returns the ids deleted.
+   * the newest one). Returns the ids deleted.
    */
   async trim(through: number): Promise<number[]> {
     const deleted: number[] = [];
-    for (const id of [...this.segmentSizes.keys()].sort((a, b) => a - b)) {
-      if (id === this.active?.id) break;
+    const ids = [...this.segmentSizes.keys()].sort((a, b) => a - b);
+    for (const id of ids) {
+      // The newest segment stays even when not open for writing: it holds the newest ingest_seq.
+      if (id === this.active?.id || id === ids[ids.length - 1]) break;
       const newestFrame = this.lastFrameOf(id);
       if (newestFrame && newestFrame.lastSeq > through) break;
       await unlink(join(this.options.directory, segmentName(id))).catch((error: NodeJS.ErrnoException) => {
