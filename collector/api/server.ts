@@ -21,6 +21,8 @@ import { queryRoute } from './query-route.js';
 import { closeClients, openClient } from '../store/clickhouse-client.js';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ApiEnv } from './env.js';
+import { ExportJobs } from './exports/export-jobs.js';
+import { exportJobRoutes } from './exports/routes.js';
 
 export interface ApiDeps {
   config: SidecarConfig;
@@ -43,9 +45,10 @@ function requireScope(auth: TokenVerifier, scope: Scope, unboundOnly = false): M
 /** A request path with its ids replaced, so metric labels stay few. */
 export function routeLabel(path: string): string {
   return path
-    .replace(/^\/api\/v1\/events\/(?!export$|stream$)[^/]+$/, '/api/v1/events/:id')
+    .replace(/^\/api\/v1\/events\/(?!export$|stream$|histogram$|ws$)[^/]+$/, '/api/v1/events/:id')
     .replace(/^\/api\/v1\/destinations\/[^/]+/, '/api/v1/destinations/:id')
-    .replace(/^(?!\/api\/v1\/(events|destinations|query)|\/healthz$|\/readyz$|\/metrics$).*/, 'other');
+    .replace(/^\/api\/v1\/exports\/[^/]+/, '/api/v1/exports/:id')
+    .replace(/^(?!\/api\/v1\/(events|destinations|query|exports)|\/healthz$|\/readyz$|\/metrics$).*/, 'other');
 }
 
 export interface ApiClients {
@@ -53,6 +56,8 @@ export interface ApiClients {
   queries: EventQueries;
   /** Analysts' SQL, read-only. */
   sql: ClickHouseClient;
+  /** Background export jobs, on a connection of their own. */
+  jobs: ExportJobs;
 }
 
 export function createApiApp(deps: ApiDeps, clients: ApiClients) {
@@ -87,6 +92,9 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
       stream: api.stream,
     }),
   );
+  app.use('/api/v1/exports/*', requireScope(deps.auth, 'read'));
+  app.use('/api/v1/exports', requireScope(deps.auth, 'read'));
+  app.route('/api/v1/exports', exportJobRoutes(clients.jobs, api.exports));
   app.use('/api/v1/query', requireScope(deps.auth, 'admin'));
   app.route(
     '/api/v1/query',
@@ -138,13 +146,19 @@ export async function startApiServer(deps: ApiDeps): Promise<Listener> {
   const api = deps.config.api!;
   const readClient = openClient(deps.config.store, 'audit-sidecar-api');
   const sqlClient = openClient(deps.config.store, 'audit-sidecar-sql');
-  const clients = { queries: new EventQueries(readClient, deps.config.store.database, Math.ceil(api.queryTimeoutMs / 1000)), sql: sqlClient };
-  registerExportMetrics(deps);
+  const jobClient = openClient(deps.config.store, 'audit-sidecar-export-jobs');
+  const opened = [readClient, sqlClient, jobClient];
+  const timeLimit = Math.ceil(api.queryTimeoutMs / 1000);
+  let jobs: ExportJobs | undefined;
   let listener: Listener;
   try {
+    jobs = await ExportJobs.start(new EventQueries(jobClient, deps.config.store.database, timeLimit), api.exports, deps.log);
+    const clients = { queries: new EventQueries(readClient, deps.config.store.database, timeLimit), sql: sqlClient, jobs };
+    registerExportMetrics(deps);
     listener = await listen(createApiApp(deps, clients).fetch, api.host, api.port);
   } catch (error) {
-    await closeClients([readClient, sqlClient], deps.config.store.endpoint);
+    await jobs?.stop();
+    await closeClients(opened, deps.config.store.endpoint);
     throw error;
   }
   deps.log.info('api listening', { url: listener.url });
@@ -152,7 +166,8 @@ export async function startApiServer(deps: ApiDeps): Promise<Listener> {
     url: listener.url,
     close: async () => {
       await listener.close();
-      await closeClients([readClient, sqlClient], deps.config.store.endpoint);
+      await jobs!.stop();
+      await closeClients(opened, deps.config.store.endpoint);
     },
   };
 }

@@ -3,6 +3,7 @@
  * shape components use. Every problem is reported at once, each with its key path.
  */
 import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { configSchema, crossReferenceProblems, problemOf, type RawConfig } from './schema.js';
 import { substituteEnv, type Environment } from './env-substitution.js';
@@ -24,6 +25,8 @@ export interface ListenAddress {
 }
 
 export interface TokenConfig {
+  /** A label for the token (export jobs' created_by); "token N" by position when not given. */
+  name?: string;
   token: string;
   tenant: string | undefined;
   scopes: ReadonlyArray<'ingest' | 'read' | 'admin'>;
@@ -63,6 +66,7 @@ export interface SidecarConfig {
         maxExportDays: number;
         stream: { heartbeatMs: number; maxBufferedBytes: number; slowClientMs: number };
         sql: { timeoutMs: number; maxResultRows: number; maxMemoryBytes: number };
+        exports: { keepMs: number; maxAgeMs: number; maxWindowMs: number; directory: string; pageRows: number };
       })
     | undefined;
   /** Downstream OTLP/HTTP receivers from `exporters: otlphttp/NAME` used by a pipeline. */
@@ -159,8 +163,15 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
         maxResultRows: raw.extensions.api.sql.max_result_rows,
         maxMemoryBytes: raw.extensions.api.sql.max_memory_usage,
       },
+      exports: {
+        keepMs: raw.extensions.api.exports.keep,
+        maxAgeMs: raw.extensions.api.exports.max_age,
+        maxWindowMs: raw.extensions.api.exports.max_window,
+        directory: resolve(raw.extensions.api.exports.directory ?? join(clickhouse.endpoint.startsWith('embedded://') ? clickhouse.endpoint.slice('embedded://'.length) : 'data', 'exports')),
+        pageRows: raw.extensions.api.exports.page_rows,
+      },
     },
     destinations: destinationsOf(raw),
-    tokens: raw.auth.tokens.map((t) => ({ token: t.token, tenant: t.tenant, scopes: t.scopes })),
+    tokens: raw.auth.tokens.map((t, i) => ({ name: t.name ?? `token ${i + 1}`, token: t.token, tenant: t.tenant, scopes: t.scopes })),
   };
 }
