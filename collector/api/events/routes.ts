@@ -82,6 +82,11 @@ export function eventRoutes(queries: EventQueries, store: EventStore, options: E
     });
   });
 
+  app.get('/histogram', async (c) => {
+    const filter = parseFilter(new URL(c.req.url).searchParams, c.get('principal'));
+    return c.json(await queries.histogram(filter));
+  });
+
   app.get('/stream', (c) => {
     const params = new URL(c.req.url).searchParams;
     const filter = parseFilter(params, c.get('principal'));
