@@ -23,6 +23,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { ApiEnv } from './env.js';
 import { ExportJobs } from './exports/export-jobs.js';
 import { exportJobRoutes } from './exports/routes.js';
+import { EventSockets } from './events/ws.js';
 
 export interface ApiDeps {
   config: SidecarConfig;
@@ -150,12 +151,15 @@ export async function startApiServer(deps: ApiDeps): Promise<Listener> {
   const opened = [readClient, sqlClient, jobClient];
   const timeLimit = Math.ceil(api.queryTimeoutMs / 1000);
   let jobs: ExportJobs | undefined;
+  let sockets: EventSockets | undefined;
   let listener: Listener;
   try {
     jobs = await ExportJobs.start(new EventQueries(jobClient, deps.config.store.database, timeLimit), api.exports, deps.log);
     const clients = { queries: new EventQueries(readClient, deps.config.store.database, timeLimit), sql: sqlClient, jobs };
     registerExportMetrics(deps);
-    listener = await listen(createApiApp(deps, clients).fetch, api.host, api.port);
+    sockets = new EventSockets({ queries: clients.queries, store: deps.store, auth: deps.auth, collectorId: deps.config.collectorId, stream: api.stream, log: deps.log });
+    const upgrade = sockets.handleUpgrade.bind(sockets);
+    listener = await listen(createApiApp(deps, clients).fetch, api.host, api.port, upgrade);
   } catch (error) {
     await jobs?.stop();
     await closeClients(opened, deps.config.store.endpoint);
@@ -165,6 +169,7 @@ export async function startApiServer(deps: ApiDeps): Promise<Listener> {
   return {
     url: listener.url,
     close: async () => {
+      sockets!.close();
       await listener.close();
       await jobs!.stop();
       await closeClients(opened, deps.config.store.endpoint);
