@@ -93,7 +93,7 @@ describe('live tail over WebSocket', () => {
     resumed.ws.close();
 
     // An unbound reader sees every tenant; the token travels as a subprotocol.
-    const all = connect(`?event_type=ws.event&after=${got[0]!.seq - 1}`, undefined, ['audit-sidecar', `audit-sidecar.bearer.${READER}`]);
+    const all = connect(`?event_type=ws.event&after=${got[0]!.seq! - 1}`, undefined, ['audit-sidecar', `audit-sidecar.bearer.${READER}`]);
     await all.opened;
     expect(all.ws.protocol).toBe('audit-sidecar');
     const every = events(await all.until((m) => events(m).length >= 4));
