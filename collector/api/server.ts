@@ -24,6 +24,7 @@ import type { ApiEnv } from './env.js';
 import { ExportJobs } from './exports/export-jobs.js';
 import { exportJobRoutes } from './exports/routes.js';
 import { EventSockets } from './events/ws.js';
+import { consoleRoutes } from './console.js';
 
 export interface ApiDeps {
   config: SidecarConfig;
@@ -49,7 +50,8 @@ export function routeLabel(path: string): string {
     .replace(/^\/api\/v1\/events\/(?!export$|stream$|histogram$|ws$)[^/]+$/, '/api/v1/events/:id')
     .replace(/^\/api\/v1\/destinations\/[^/]+/, '/api/v1/destinations/:id')
     .replace(/^\/api\/v1\/exports\/[^/]+/, '/api/v1/exports/:id')
-    .replace(/^(?!\/api\/v1\/(events|destinations|query|exports)|\/healthz$|\/readyz$|\/metrics$).*/, 'other');
+    .replace(/^\/console\/.*/, '/console')
+    .replace(/^(?!\/api\/v1\/(events|destinations|query|exports)|\/healthz$|\/readyz$|\/metrics$|\/console$|\/$).*/, 'other');
 }
 
 export interface ApiClients {
@@ -101,6 +103,7 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
     '/api/v1/query',
     queryRoute(clients.sql, { maxExecutionSeconds: Math.ceil(api.sql.timeoutMs / 1000), maxResultRows: api.sql.maxResultRows, maxMemoryBytes: api.sql.maxMemoryBytes }),
   );
+  app.route('/', consoleRoutes());
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
     if (error instanceof HttpError) {
