@@ -1,7 +1,7 @@
 /**
  * The web console in a real Chromium (Debian's package, driven by playwright-core) against
  * a real sidecar: sign-in, filters, details, live mode, export jobs, destinations, and what a
- * read-only token sees. Screenshots go to tests/artifacts/ (and the README's to docs/).
+ * read-only token sees. Screenshots go to tests/artifacts/ (the README's to docs/ with UPDATE_SCREENSHOTS=1).
  */
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -65,7 +65,8 @@ async function apiGet<T>(path: string, token = ADMIN): Promise<T> {
 async function shot(name: string, docs?: string) {
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: false });
-  if (docs) copyFileSync(path, join(DOCS, docs));
+  // The README's screenshots change only when asked (UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean.
+  if (docs && process.env.UPDATE_SCREENSHOTS === '1') copyFileSync(path, join(DOCS, docs));
 }
 
 async function signIn(token: string) {
@@ -77,7 +78,8 @@ async function signIn(token: string) {
 
 const rowIds = () => page.locator('table.events tbody tr[data-event-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event-id')));
 
-describe.skipIf(!hasChromium)('web console in Chromium', () => {
+// CI sets REQUIRE_BROWSER_TESTS=1: there a missing Chromium fails the run instead of skipping.
+describe.skipIf(!hasChromium && process.env.REQUIRE_BROWSER_TESTS !== '1')('web console in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     mkdirSync(DOCS, { recursive: true });
