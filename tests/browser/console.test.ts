@@ -25,6 +25,8 @@ if (!hasChromium) console.warn(CHROMIUM_HINT);
 let sidecar: Sidecar;
 let browser: Browser;
 let page: Page;
+/** Script errors and CSP violations seen in the page: none are expected. */
+const pageErrors: string[] = [];
 
 const actions = ['create', 'update', 'delete', 'login'];
 const seed = Array.from({ length: 48 }, (_, i) => ({
@@ -97,9 +99,13 @@ describe.skipIf(!hasChromium && process.env.REQUIRE_BROWSER_TESTS !== '1')('web 
     browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
     const context = await browser.newContext({ viewport: { width: 1360, height: 860 }, acceptDownloads: true, timezoneId: 'UTC' });
     page = await context.newPage();
-    page.on('pageerror', (error) => console.error('page error:', error.message));
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) pageErrors.push(message.text());
+    });
   });
   afterAll(async () => {
+    expect(pageErrors).toEqual([]);
     await browser?.close();
     await sidecar?.stop();
   });
