@@ -2,7 +2,7 @@
  * Export jobs: the file equals the synchronous export of the same filters, limits on age
  * and window, tenant isolation, a restart while a job runs, and expiry after `keep`.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../collector/sidecar.js';
@@ -149,6 +149,13 @@ describe('export jobs', () => {
     const sync = await (await call(`/api/v1/events/export?format=csv&from=${done.from}&to=${done.to}`)).text();
     expect(await (await call(`/api/v1/exports/${job.id}/download`)).text()).toBe(sync);
     expect(existsSync(join(dataDir, 'exports', `${job.id}.csv.part`))).toBe(false);
+
+    // A job that restarts kept interrupting is not started again: it fails with the reason.
+    await sidecar.stop();
+    const stuck = { ...done, id: `exp_${'ab'.repeat(16)}`, name: 'stuck', status: 'running', finished_at: null, attempts: 3, tenant: null, filters: { from: done.from, to: done.to } };
+    writeFileSync(join(dataDir, 'exports', `${stuck.id}.job.json`), JSON.stringify(stuck));
+    sidecar = await startTestSidecar(options());
+    expect(await finished(stuck.id)).toMatchObject({ status: 'failed', error: 'interrupted by 3 restarts; not started again' });
   });
 
   it('removes finished jobs and their files after keep', async () => {
