@@ -2,7 +2,7 @@
  * GET /api/v1/events/ws: the live tail over WebSocket. Browsers cannot set headers on a
  * WebSocket, and a token in a URL ends up in logs and history, so the token comes in the
  * first message, `{"type":"auth","token":"…","after":N}`, or as the subprotocol
- * `audit-sidecar.bearer.<token>` (answered with `audit-sidecar`, never echoed). Filters are
+ * `audit-sidecar.bearer.<token>` offered together with `audit-sidecar` (the one answered). Filters are
  * the list's query parameters; `after` (in the URL or the auth message) resumes after an
  * ingest_seq. Messages: `{"type":"ready","after":N}`, then `{"type":"event","seq":N,"event":{…}}`;
  * `{"type":"error","error":"…"}` before a close.
@@ -42,7 +42,8 @@ export class EventSockets {
   private readonly server = new WebSocketServer({
     noServer: true,
     maxPayload: 16 * 1024,
-    handleProtocols: (offered) => (offered.has(PROTOCOL) || [...offered].some((p) => p.startsWith(BEARER_PROTOCOL)) ? PROTOCOL : false),
+    // Only `audit-sidecar` is ever answered: echoing the bearer protocol would send the token back.
+    handleProtocols: (offered) => (offered.has(PROTOCOL) ? PROTOCOL : false),
   });
 
   constructor(private readonly deps: EventSocketDeps) {}
