@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { ApiEnv } from './env.js';
 
 export const CONSOLE_CSP = [
@@ -70,20 +70,18 @@ const SECURITY_HEADERS = {
 export function consoleRoutes() {
   const app = new Hono<ApiEnv>();
   const assets = loadAssets();
-  const serve = (name: string, cacheControl: string) =>
-    function serveAsset(c: { req: { header(name: string): string | undefined }; body(data: Uint8Array | null, status: 200 | 304, headers: Record<string, string>): Response; text(t: string, s: 404): Response }) {
-      const file = assets?.get(name);
-      if (!file) return c.text('the console files are not installed', 404);
-      const headers = { ...SECURITY_HEADERS, 'cache-control': cacheControl, etag: file.etag };
-      if (c.req.header('if-none-match') === file.etag) return c.body(null, 304, headers);
-      return c.body(new Uint8Array(file.body), 200, { ...headers, 'content-type': file.type });
-    };
+  const serve = (c: Context<ApiEnv>, name: string, cacheControl: string) => {
+    const file = assets?.get(name);
+    if (!file) return c.json({ error: assets ? 'no such file' : 'the console files are not installed' }, 404);
+    const headers = { ...SECURITY_HEADERS, 'cache-control': cacheControl, etag: file.etag };
+    if (c.req.header('if-none-match') === file.etag) return c.body(null, 304, headers);
+    return c.body(new Uint8Array(file.body), 200, { ...headers, 'content-type': file.type });
+  };
   // The page is revalidated on every load; scripts and styles are cached briefly and revalidated by ETag.
-  app.get('/', (c) => serve('index.html', 'no-cache')(c));
+  app.get('/', (c) => serve(c, 'index.html', 'no-cache'));
   app.get('/console/*', (c) => {
     const name = c.req.path.slice('/console/'.length);
-    if (name === 'index.html' || !assets?.has(name)) return c.json({ error: 'no such file' }, 404);
-    return serve(name, 'public, max-age=300, must-revalidate')(c);
+    return name === 'index.html' ? c.json({ error: 'no such file' }, 404) : serve(c, name, 'public, max-age=300, must-revalidate');
   });
   return app;
 }
