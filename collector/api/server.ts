@@ -22,6 +22,10 @@ import { queryRoute } from './query-route.js';
 import { closeClients, openClient } from '../store/clickhouse-client.js';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ApiEnv } from './env.js';
+import { ExportJobs } from './exports/export-jobs.js';
+import { exportJobRoutes } from './exports/routes.js';
+import { EventSockets } from './events/ws.js';
+import { consoleRoutes } from './console.js';
 
 export interface ApiDeps {
   config: SidecarConfig;
@@ -44,9 +48,11 @@ function requireScope(auth: TokenVerifier, scope: Scope, unboundOnly = false): M
 /** A request path with its ids replaced, so metric labels stay few. */
 export function routeLabel(path: string): string {
   return path
-    .replace(/^\/api\/v1\/events\/(?!export$|stream$)[^/]+$/, '/api/v1/events/:id')
+    .replace(/^\/api\/v1\/events\/(?!export$|stream$|histogram$|ws$)[^/]+$/, '/api/v1/events/:id')
     .replace(/^\/api\/v1\/destinations\/[^/]+/, '/api/v1/destinations/:id')
-    .replace(/^(?!\/api\/v1\/(events|destinations|query)|\/healthz$|\/readyz$|\/metrics$).*/, 'other');
+    .replace(/^\/api\/v1\/exports\/[^/]+/, '/api/v1/exports/:id')
+    .replace(/^\/console\/.*/, '/console')
+    .replace(/^(?!\/api\/v1\/(events|destinations|query|exports)|\/healthz$|\/readyz$|\/metrics$|\/console$|\/$).*/, 'other');
 }
 
 export interface ApiClients {
@@ -54,6 +60,8 @@ export interface ApiClients {
   queries: EventQueries;
   /** Analysts' SQL, read-only. */
   sql: ClickHouseClient;
+  /** Background export jobs, on a connection of their own. */
+  jobs: ExportJobs;
 }
 
 export function createApiApp(deps: ApiDeps, clients: ApiClients) {
@@ -95,6 +103,7 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
   app.use('/api/v1/events/*', seeAcknowledged);
   app.use('/api/v1/events', seeAcknowledged);
   app.use('/api/v1/query', seeAcknowledged);
+  app.use('/api/v1/exports', seeAcknowledged); // a job made now covers what was acknowledged before
   app.route(
     '/api/v1/events',
     eventRoutes(clients.queries, deps.store, {
@@ -103,6 +112,9 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
       stream: api.stream,
     }),
   );
+  app.use('/api/v1/exports/*', requireScope(deps.auth, 'read'));
+  app.use('/api/v1/exports', requireScope(deps.auth, 'read'));
+  app.route('/api/v1/exports', exportJobRoutes(clients.jobs, api.exports));
   app.use('/api/v1/query', requireScope(deps.auth, 'admin'));
   app.route(
     '/api/v1/query',
@@ -111,6 +123,7 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
   app.all('/api/v1/query', (c) => {
     throw methodNotAllowed(c.req.method, c.req.path, ['POST']);
   });
+  app.route('/', consoleRoutes());
   app.notFound((c) => errorResponse(notFound(`no route for ${c.req.method} ${c.req.path}`)).response);
   app.onError((error, c) => {
     if (error instanceof DestinationInvalidError) return c.json({ error: 'invalid destination', reason: 'invalid_request', problems: error.problems }, 400);
@@ -171,21 +184,32 @@ export async function startApiServer(deps: ApiDeps): Promise<Listener> {
   const api = deps.config.api!;
   const readClient = openClient(deps.config.store, 'audit-sidecar-api');
   const sqlClient = openClient(deps.config.store, 'audit-sidecar-sql');
-  const clients = { queries: new EventQueries(readClient, deps.config.store.database, Math.ceil(api.queryTimeoutMs / 1000)), sql: sqlClient };
-  registerExportMetrics(deps);
+  const jobClient = openClient(deps.config.store, 'audit-sidecar-export-jobs');
+  const opened = [readClient, sqlClient, jobClient];
+  const timeLimit = Math.ceil(api.queryTimeoutMs / 1000);
+  let jobs: ExportJobs | undefined;
+  let sockets: EventSockets | undefined;
   let listener: Listener;
   try {
-    listener = await listen(createApiApp(deps, clients).fetch, api.host, api.port);
+    jobs = await ExportJobs.start(new EventQueries(jobClient, deps.config.store.database, timeLimit), api.exports, deps.log);
+    const clients = { queries: new EventQueries(readClient, deps.config.store.database, timeLimit), sql: sqlClient, jobs };
+    registerExportMetrics(deps);
+    sockets = new EventSockets({ queries: clients.queries, store: deps.store, auth: deps.auth, collectorId: deps.config.collectorId, stream: api.stream, log: deps.log });
+    const upgrade = sockets.handleUpgrade.bind(sockets);
+    listener = await listen(createApiApp(deps, clients).fetch, api.host, api.port, upgrade);
   } catch (error) {
-    await closeClients([readClient, sqlClient], deps.config.store.endpoint);
+    await jobs?.stop();
+    await closeClients(opened, deps.config.store.endpoint);
     throw error;
   }
   deps.log.info('api listening', { url: listener.url });
   return {
     url: listener.url,
     close: async () => {
+      sockets!.close();
       await listener.close();
-      await closeClients([readClient, sqlClient], deps.config.store.endpoint);
+      await jobs!.stop();
+      await closeClients(opened, deps.config.store.endpoint);
     },
   };
 }

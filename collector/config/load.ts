@@ -26,6 +26,8 @@ export interface ListenAddress {
 }
 
 export interface TokenConfig {
+  /** A label for the token (export jobs' created_by); "token N" by position when not given. */
+  name?: string;
   token: string;
   tenant: string | undefined;
   scopes: ReadonlyArray<'ingest' | 'read' | 'admin'>;
@@ -77,6 +79,7 @@ export interface SidecarConfig {
         maxExportDays: number;
         stream: { heartbeatMs: number; maxBufferedBytes: number; slowClientMs: number };
         sql: { timeoutMs: number; maxResultRows: number; maxMemoryBytes: number };
+        exports: { keepMs: number; maxAgeMs: number; maxWindowMs: number; directory: string; pageRows: number };
       })
     | undefined;
   /** Downstream OTLP/HTTP receivers from `exporters: otlphttp/NAME` used by a pipeline. */
@@ -192,8 +195,15 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
         maxResultRows: raw.extensions.api.sql.max_result_rows,
         maxMemoryBytes: raw.extensions.api.sql.max_memory_usage,
       },
+      exports: {
+        keepMs: raw.extensions.api.exports.keep,
+        maxAgeMs: raw.extensions.api.exports.max_age,
+        maxWindowMs: raw.extensions.api.exports.max_window,
+        directory: resolve(raw.extensions.api.exports.directory ?? join(clickhouse.endpoint.startsWith('embedded://') ? clickhouse.endpoint.slice('embedded://'.length) : 'data', 'exports')),
+        pageRows: raw.extensions.api.exports.page_rows,
+      },
     },
     destinations: destinationsOf(raw),
-    tokens: raw.auth.tokens.map((t) => ({ token: t.token, tenant: t.tenant, scopes: t.scopes })),
+    tokens: raw.auth.tokens.map((t, i) => ({ name: t.name ?? `token ${i + 1}`, token: t.token, tenant: t.tenant, scopes: t.scopes })),
   };
 }

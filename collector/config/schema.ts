@@ -11,6 +11,7 @@ import { destinationSchema } from '../export/destination.js';
 const BUILT_IN_PROFILES = ['canonical', 'betterstack', 'retraced', 'cloudevents', 'workos'];
 
 const MiB = 1024 * 1024;
+const DAY_MS = 86_400_000;
 
 /** host:port; port 0 picks a free port (tests). */
 const endpoint = (fallback: string) =>
@@ -117,6 +118,8 @@ const clickhouseExporter = z.strictObject({
 });
 
 const tokenEntry = z.strictObject({
+  /** Shown as an export job's created_by; never the token itself. */
+  name: z.string().min(1).max(100).optional(),
   token: z.string().min(16, 'tokens must be at least 16 characters (is the environment variable set?)'),
   tenant: z.string().min(1).optional(),
   scopes: z.array(z.enum(['ingest', 'read', 'admin'])).min(1),
@@ -159,6 +162,18 @@ export const configSchema = z
             stream: z
               .strictObject({ heartbeat: duration(15_000), max_buffered_bytes: size(1024 * 1024), slow_client_timeout: duration(30_000) })
               .default({ heartbeat: 15_000, max_buffered_bytes: 1024 * 1024, slow_client_timeout: 30_000 }),
+            /** Export jobs (POST /api/v1/exports): how long files are kept, how old and how wide their data may be. */
+            exports: z
+              .strictObject({
+                keep: duration(7 * DAY_MS),
+                max_age: duration(365 * DAY_MS),
+                max_window: duration(92 * DAY_MS),
+                /** Where job files live; default: exports/ under the data directory. */
+                directory: z.string().min(1).optional(),
+                /** Rows read from the store per query while a job runs. */
+                page_rows: count(5000, 100_000),
+              })
+              .default({ keep: 7 * DAY_MS, max_age: 365 * DAY_MS, max_window: 92 * DAY_MS, page_rows: 5000 }),
             /** Limits of POST /api/v1/query. */
             sql: z
               .strictObject({ timeout: duration(30_000), max_result_rows: count(100_000), max_memory_usage: size(1024 * MiB) })

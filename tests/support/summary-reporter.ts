@@ -1,4 +1,5 @@
 import type { Reporter, TestModule } from 'vitest/node';
+import { CHROMIUM_HINT, hasChromium } from './chromium.js';
 
 /** Prints the closing line CI reads: "N passed, N failed[, N skipped]". */
 export default class SummaryReporter implements Reporter {
@@ -16,6 +17,7 @@ export default class SummaryReporter implements Reporter {
         else skipped += 1;
       }
     }
+    if (!hasChromium && modules.some((m) => m.moduleId.includes('/tests/browser/'))) process.stdout.write(`\n${CHROMIUM_HINT}\n`);
     process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
   }
 }

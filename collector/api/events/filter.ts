@@ -14,10 +14,12 @@ export interface EventFilter {
   /** tenant_id asked for: narrows an unbound token; for a bound one another tenant finds nothing. */
   requestedTenant: string | undefined;
   eventType: string | undefined;
+  action: string | undefined;
   actor: string | undefined;
   resourceType: string | undefined;
   resourceId: string | undefined;
   projectId: string | undefined;
+  teamId: string | undefined;
   outcome: string | undefined;
   /** Nanoseconds since the epoch; from inclusive, to exclusive. */
   from: string | undefined;
@@ -32,8 +34,6 @@ export interface Where {
 
 const MAX_PARAM_LENGTH = 1024;
 
-/** The query parameters parseFilter reads; each route adds its own. */
-export const FILTER_PARAMS = ['tenant_id', 'event_type', 'actor', 'resource_type', 'resource_id', 'project_id', 'outcome', 'from', 'to', 'q'] as const;
 
 /** Values of the enum filters (the schema's LowCardinality enums). */
 const OUTCOMES = ['success', 'failure', 'unknown'];
@@ -76,10 +76,12 @@ export function parseFilter(params: URLSearchParams, principal: Principal): Even
     tenant: principal.tenant,
     requestedTenant: text(params, 'tenant_id'),
     eventType: text(params, 'event_type'),
+    action: text(params, 'action'),
     actor: text(params, 'actor'),
     resourceType: text(params, 'resource_type'),
     resourceId: text(params, 'resource_id'),
     projectId: text(params, 'project_id'),
+    teamId: text(params, 'team_id'),
     outcome: oneOf(params, 'outcome', OUTCOMES),
     from: time(params, 'from'),
     to: time(params, 'to'),
@@ -98,10 +100,12 @@ export function whereOf(filter: EventFilter): Where {
   if (filter.tenant !== undefined) add('tenant_id = {tenant:String}', 'tenant', filter.tenant);
   if (filter.requestedTenant !== undefined) add('tenant_id = {requested_tenant:String}', 'requested_tenant', filter.requestedTenant);
   if (filter.eventType !== undefined) add('event_type = {event_type:String}', 'event_type', filter.eventType);
+  if (filter.action !== undefined) add('action = {action:String}', 'action', filter.action);
   if (filter.actor !== undefined) add('(actor_id = {actor:String} OR actor_email = {actor:String})', 'actor', filter.actor);
   if (filter.resourceType !== undefined) add('resource_type = {resource_type:String}', 'resource_type', filter.resourceType);
   if (filter.resourceId !== undefined) add('resource_id = {resource_id:String}', 'resource_id', filter.resourceId);
   if (filter.projectId !== undefined) add('project_id = {project_id:String}', 'project_id', filter.projectId);
+  if (filter.teamId !== undefined) add('team_id = {team_id:String}', 'team_id', filter.teamId);
   if (filter.outcome !== undefined) add('outcome = {outcome:String}', 'outcome', filter.outcome);
   if (filter.from !== undefined) add('occurred_at >= fromUnixTimestamp64Nano({from:Int64})', 'from', filter.from);
   if (filter.to !== undefined) add('occurred_at < fromUnixTimestamp64Nano({to:Int64})', 'to', filter.to);
@@ -116,3 +120,6 @@ export function whereOf(filter: EventFilter): Where {
   }
   return { sql: parts.length > 0 ? parts.join(' AND ') : '1', params };
 }
+
+/** The query parameters parseFilter reads (also the filter fields of an export job's body); each route adds its own. */
+export const FILTER_PARAMS = ['tenant_id', 'event_type', 'action', 'actor', 'resource_type', 'resource_id', 'project_id', 'team_id', 'outcome', 'from', 'to', 'q'] as const;

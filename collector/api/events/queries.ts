@@ -5,6 +5,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ROW_COLUMNS, type StoredRow } from './format.js';
 import { whereOf, type EventFilter } from './filter.js';
+import { histogram, type Histogram } from './histogram.js';
 
 /** Keyset position in newest-first order. */
 export interface Cursor {
@@ -83,6 +84,11 @@ export class EventQueries {
     const next = more && last ? { t: String(last.occurred_ns), tenant: String(last.tenant_id), id: String(last.event_id) } : undefined;
     for (const row of rows) delete row.occurred_ns;
     return { rows, next };
+  }
+
+  /** Counts per time bucket and outcome (see histogram.ts). */
+  histogram(filter: EventFilter): Promise<Histogram> {
+    return histogram(this.client, this.database, filter, this.timeLimitSeconds);
   }
 
   async byId(id: string, tenant: string | undefined): Promise<StoredRow | undefined> {

@@ -7,8 +7,9 @@ import type { EventStore } from '../../store/event-store.js';
 import { badRequest, notFound } from '../../errors.js';
 import type { ApiEnv } from '../env.js';
 import { parseFilter, rejectUnknownParams, type EventFilter } from './filter.js';
-import { csvHeader, csvLine, toApiEvent } from './format.js';
-import { decodeCursor, encodeCursor, type Cursor, type EventQueries } from './queries.js';
+import { toApiEvent } from './format.js';
+import { EXPORT_CONTENT_TYPES, exportText, isExportFormat } from './export-body.js';
+import { decodeCursor, encodeCursor, type EventQueries } from './queries.js';
 import { eventStream, type StreamOptions } from './stream.js';
 
 export interface EventRoutesOptions {
@@ -18,7 +19,7 @@ export interface EventRoutesOptions {
 }
 
 const DAY_NS = 86_400_000_000_000n;
-const EXPORT_PAGE = 5_000;
+export const EXPORT_PAGE = 5_000;
 
 function limitOf(params: URLSearchParams): number {
   const raw = params.get('limit');
@@ -62,43 +63,32 @@ export function eventRoutes(queries: EventQueries, store: EventStore, options: E
     const params = new URL(c.req.url).searchParams;
     rejectUnknownParams(params, ['format', 'startTime', 'userFilter']);
     const format = params.get('format') ?? 'ndjson';
-    if (!['csv', 'json', 'ndjson'].includes(format)) throw badRequest('format must be csv, json or ndjson');
+    if (!isExportFormat(format)) throw badRequest('format must be csv, json or ndjson');
     const filter = exportFilter(params, parseFilter(params, c.get('principal')), options.maxExportDays);
     const encoder = new TextEncoder();
-    let cursor: Cursor | undefined;
-    let first = true;
-    let done = false;
-    // Pulled page by page: memory stays one page whatever the export's size.
+    const chunks = exportText(queries, filter, format, EXPORT_PAGE);
+    // Pulled page by page as the client reads.
     const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        if (format === 'csv') controller.enqueue(encoder.encode(csvHeader()));
-        if (format === 'json') controller.enqueue(encoder.encode('['));
-      },
       async pull(controller) {
-        if (done) return;
-        const page = await queries.page(filter, EXPORT_PAGE, cursor);
-        let chunk = '';
-        for (const row of page.rows) {
-          const event = toApiEvent(row);
-          if (format === 'csv') chunk += csvLine(event);
-          else if (format === 'ndjson') chunk += `${JSON.stringify(event)}\n`;
-          else chunk += `${first ? '' : ','}\n${JSON.stringify(event)}`;
-          first = false;
-        }
-        if (chunk) controller.enqueue(encoder.encode(chunk));
-        cursor = page.next;
-        if (!cursor) {
-          done = true;
-          if (format === 'json') controller.enqueue(encoder.encode('\n]\n'));
-          controller.close();
-        }
+        const next = await chunks.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(next.value));
+      },
+      async cancel() {
+        await chunks.return(undefined);
       },
     });
-    const types: Record<string, string> = { csv: 'text/csv; charset=utf-8', json: 'application/json', ndjson: 'application/x-ndjson' };
     return c.body(body, 200, {
-      'content-type': types[format]!,
+      'content-type': EXPORT_CONTENT_TYPES[format],
       'content-disposition': `attachment; filename="audit-events.${format}"`,
     });
+  });
+
+  app.get('/histogram', async (c) => {
+    const params = new URL(c.req.url).searchParams;
+    rejectUnknownParams(params, []);
+    const filter = parseFilter(params, c.get('principal'));
+    return c.json(await queries.histogram(filter));
   });
 
   app.get('/stream', (c) => {
