@@ -95,6 +95,4 @@ export interface AuditEvent {
    * a resent copy differs in occurred_at (the store checks those for duplicates).
    */
   occurred_at_is_receive_time?: true;
-  /** Not stored: the OTLP record's protobuf bytes as received, when export may send them unchanged. */
-  wire?: Uint8Array;
 }

@@ -77,8 +77,12 @@ describe('records sent as they arrived', () => {
   const NOW = `${Date.now()}000000`;
   const context = (tenantOverride?: string) => ({ tenantOverride, receivedAtNanos: NOW, retention: { defaultDays: 90, tenants: {} } });
   /** A protobuf request as the sidecar receives it, normalized. */
-  const ingest = (records: TestRecord[], tenantOverride?: string, resource: Attr = { 'service.name': 'billing', 'tenant.id': 'acme' }) =>
-    normalizeExportRequest(decodeProtobuf(encodeProtobuf(otlpRequest(records, resource))), context(tenantOverride)).events;
+  /** Normalized records, each with the bytes ingest keeps for export (undefined: export re-encodes it). */
+  const ingest = (records: TestRecord[], tenantOverride?: string, resource: Attr = { 'service.name': 'billing', 'tenant.id': 'acme' }) => {
+    const batch = normalizeExportRequest(decodeProtobuf(encodeProtobuf(otlpRequest(records, resource))), context(tenantOverride));
+    return batch.events.map((event, i) => Object.assign(event, { wire: batch.received[i] }));
+  };
+  const encode = (events: ReturnType<typeof ingest>, firstSeq: number) => encodeRows(events, firstSeq, 'c', undefined, events.map((e) => e.wire));
   const withUid = (n: number, extra: Attr = {}): TestRecord => ({
     eventName: 'user.login', body: `login ${n}`, attributes: { 'log.record.uid': `uid-${n}`, 'user.id': 'ü ✓', n, ratio: 1.5, ok: true, ...extra },
   });
@@ -95,12 +99,12 @@ describe('records sent as they arrived', () => {
     expect(overridden.wire).toBeUndefined(); // export adds audit.tenant.id
     expect(noUid.wire).toBeUndefined(); // export adds log.record.uid
     expect(intUid.wire).toBeUndefined(); // export adds a string log.record.uid
-    expect(normalizeExportRequest(decodeJson(Buffer.from(JSON.stringify(otlpRequest([withUid(4)])))), context()).events[0]!.wire).toBeUndefined();
+    expect(normalizeExportRequest(decodeJson(Buffer.from(JSON.stringify(otlpRequest([withUid(4)])))), context()).received[0]).toBeUndefined();
   });
 
   it('writes the same message from the bytes as from raw', () => {
     const events = [...ingest([withUid(1), withUid(2, { 'audit.tenant.id': 'globex' })]), ...ingest([withUid(3)], 'bound-tenant')];
-    const encoded = encodeRows(events, 10, 'c');
+    const encoded = encode(events, 10);
     expect(encoded.received!.lengths[2]).toBe(0);
     const rows = exportRowsOf(encoded.buffer, encoded.received);
     expect(rows.map((r) => r.wire !== undefined)).toEqual([true, true, false]);
@@ -113,9 +117,10 @@ describe('records sent as they arrived', () => {
     const request = otlpRequest([withUid(1), withUid(2)], { 'service.name': 'billing', 'tenant.id': 'acme' });
     request.resourceLogs[0]!.scopeLogs[0]!.scope = { name: 'billing-lib', version: '1.2.3' } as { name: string };
     request.resourceLogs[0]!.scopeLogs.push({ scope: { name: 'other-lib' }, logRecords: otlpRequest([withUid(3)]).resourceLogs[0]!.scopeLogs[0]!.logRecords });
-    const events = normalizeExportRequest(decodeProtobuf(encodeProtobuf(request)), context()).events;
+    const batch = normalizeExportRequest(decodeProtobuf(encodeProtobuf(request)), context());
+    const events = batch.events.map((event, i) => Object.assign(event, { wire: batch.received[i] }));
     expect(events.map((e) => [e.attributes['otel.scope.name'], e.attributes['otel.scope.version']])).toEqual([['billing-lib', '1.2.3'], ['billing-lib', '1.2.3'], ['other-lib', undefined]]);
-    const encoded = encodeRows(events, 10, 'c');
+    const encoded = encode(events, 10);
     for (const rows of [exportRowsOf(encoded.buffer, encoded.received), exportRowsOf(encoded.buffer)]) {
       const sent = decoded(encodeExportRequest(rows, 'protobuf')) as { resourceLogs: Array<{ scopeLogs: Array<{ scope: unknown; logRecords: Array<{ attributes: Array<{ key: string }> }> }> }> };
       const scopes = sent.resourceLogs[0]!.scopeLogs;
@@ -129,7 +134,7 @@ describe('records sent as they arrived', () => {
     const [event] = ingest([{ ...withUid(9), timeUnixNano: '0' }]);
     expect(event!.wire).toBeUndefined(); // its bytes lack the time: never sent as received
     expect(event!.occurred_at).toBe(NOW);
-    const encoded = encodeRows([event!], 1, 'c');
+    const encoded = encode([event!], 1);
     const sent = decoded(encodeExportRequest(exportRowsOf(encoded.buffer, encoded.received), 'protobuf')) as { resourceLogs: Array<{ scopeLogs: Array<{ logRecords: Array<{ timeUnixNano: string }> }> }> };
     expect(sent.resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!.timeUnixNano).toBe(NOW);
     const json = buildExportRequest(exportRowsOf(encoded.buffer)) as { resourceLogs: Array<{ scopeLogs: Array<{ logRecords: Array<{ timeUnixNano: string }> }> }> };
@@ -143,9 +148,10 @@ describe('records sent as they arrived', () => {
     const w = protobuf.Writer.create();
     w.uint32(10).fork().uint32(10).fork().uint32(10).fork().uint32(10).string('tenant.id').uint32(18).fork().uint32(10).string('acme').ldelim().ldelim().ldelim();
     w.uint32(18).fork().uint32(18).bytes(record).ldelim().ldelim();
-    const [event] = normalizeExportRequest(decodeProtobuf(w.finish()), context()).events;
-    expect(Buffer.from(event!.wire!)).toEqual(record);
-    const encoded = encodeRows([event!], 1, 'c');
+    const batch = normalizeExportRequest(decodeProtobuf(w.finish()), context());
+    const event = Object.assign(batch.events[0]!, { wire: batch.received[0] });
+    expect(Buffer.from(event.wire!)).toEqual(record);
+    const encoded = encode([event], 1);
     const body = encodeExportRequest(exportRowsOf(encoded.buffer, encoded.received), 'protobuf');
     expect(body.includes(record)).toBe(true);
     expect(encodeExportRequest(exportRowsOf(encoded.buffer), 'protobuf').includes(record)).toBe(false); // from raw: re-encoded

@@ -9,7 +9,8 @@
  * that needs neither addition, fed to export straight from its commit, goes as the very
  * protobuf bytes it arrived in.
  */
-import { claimedTenant, firstStringAttribute, SCOPE_NAME_ATTRIBUTE, SCOPE_VERSION_ATTRIBUTE } from '../../pipelines/otlp/log-record.js';
+import { SCOPE_NAME_ATTRIBUTE, SCOPE_VERSION_ATTRIBUTE } from '../../pipelines/otlp/log-record.js';
+import { claimedTenant, firstStringAttribute } from '../../pipelines/otlp/as-received.js';
 import type { ExportRow } from './row-reader.js';
 import { EncodedLogRecord, writeExportRequest } from './protobuf-writer.js';
 

@@ -10,6 +10,8 @@ import { RowBinaryReader } from '../store/row-binary-reader.js';
 export type ExportRow = Omit<AuditEvent, 'occurred_at' | 'received_at' | 'retention_days' | 'occurred_at_is_receive_time'> & {
   seq: number;
   occurred_ns: string;
+  /** The record's bytes as received, when it may go out unchanged (read from the ingest log only). */
+  wire?: Uint8Array;
 };
 
 /** The rows of read()'s SELECT, in its column order. */

@@ -117,17 +117,18 @@ export class EventStore {
   }
 
   /**
-   * Numbers, encodes and appends the events to the ingest log; resolves once they are
+   * Numbers, encodes and appends the events (with, per event, its bytes as received when
+   * export may send them unchanged) to the ingest log; resolves once they are
    * acknowledged under the configured mode. Rejects with StoreBusyError or LogFullError
    * (nothing of the request written), LogWriteError (nothing acknowledged), or, with
    * `ack: stored`, StoreUnavailableError when the store did not take them in time (they
    * are in the log and will be loaded; a retry of them is stored once).
    */
-  async submit(events: ReadonlyArray<AuditEvent>): Promise<void> {
+  async submit(events: ReadonlyArray<AuditEvent>, received?: ReadonlyArray<Uint8Array | undefined>): Promise<void> {
     if (events.length === 0) return;
     if (this.closed) throw new StoreUnavailableError('the sidecar is shutting down');
     if (this.unwrittenRows > 0 && this.unwrittenRows + events.length > this.options.batch.maxPendingRows) throw new StoreBusyError(this.unwrittenRows);
-    const rows = encodeRows(events, this.nextSeq, this.options.collectorId, lacksSourceTime);
+    const rows = encodeRows(events, this.nextSeq, this.options.collectorId, lacksSourceTime, received);
     const bytes = rows.buffer.length + (rows.received?.data.length ?? 0);
     if (!this.log.hasRoomFor(bytes)) {
       // Refused at once (no wait here: numbering and appending stay in one synchronous

@@ -9,7 +9,7 @@
 import { AUDIT_EVENT_COLUMNS, type AuditEvent } from '../../schemas/audit-event.js';
 import { NativeWriter } from './native-writer.js';
 
-type EventColumn = Exclude<keyof AuditEvent, 'occurred_at_is_receive_time' | 'wire'>;
+type EventColumn = Exclude<keyof AuditEvent, 'occurred_at_is_receive_time'>;
 type ColumnKind = 'string' | 'datetime64' | 'uint8' | 'uint16' | 'map';
 
 interface ColumnEncoding {
@@ -131,18 +131,18 @@ export interface ReceivedRecords {
   lengths: Uint32Array;
 }
 
-function receivedRecordsOf(events: ReadonlyArray<AuditEvent>): ReceivedRecords | undefined {
+function receivedRecordsOf(received: ReadonlyArray<Uint8Array | undefined>): ReceivedRecords | undefined {
   let bytes = 0;
-  for (const e of events) bytes += e.wire?.length ?? 0;
+  for (const r of received) bytes += r?.length ?? 0;
   if (bytes === 0) return undefined;
   const data = Buffer.allocUnsafe(bytes);
-  const lengths = new Uint32Array(events.length);
+  const lengths = new Uint32Array(received.length);
   let at = 0;
-  events.forEach((e, i) => {
-    if (!e.wire) return;
-    data.set(e.wire, at);
-    at += e.wire.length;
-    lengths[i] = e.wire.length;
+  received.forEach((r, i) => {
+    if (!r) return;
+    data.set(r, at);
+    at += r.length;
+    lengths[i] = r.length;
   });
   return { data, lengths };
 }
@@ -151,14 +151,15 @@ export const duplicateKey = (tenant: string, eventId: string): string => `${tena
 
 /**
  * Encodes events numbered firstSeq, firstSeq+1, … `needsCheck(e)` marks the events whose
- * duplicates the table's sort key cannot catch; the records' bytes as received are copied
- * beside the block for export.
+ * duplicates the table's sort key cannot catch; `received` (per event, its bytes as
+ * received, if export may send them) is copied beside the block, out of the request body.
  */
 export function encodeRows(
   events: ReadonlyArray<AuditEvent>,
   firstSeq: number,
   collectorId: string,
   needsCheck?: (event: AuditEvent) => boolean,
+  received: ReadonlyArray<Uint8Array | undefined> = [],
 ): EncodedRows {
   const rows: EncodedRows = {
     buffer: encodeBlock(events, (i) => firstSeq + i, collectorId),
@@ -166,8 +167,8 @@ export function encodeRows(
     lastSeq: firstSeq + events.length - 1,
     checkRows: [],
   };
-  const received = receivedRecordsOf(events);
-  if (received) rows.received = received;
+  const kept = receivedRecordsOf(received);
+  if (kept) rows.received = kept;
   if (needsCheck) events.forEach((e, i) => needsCheck(e) && rows.checkRows.push(i));
   return rows;
 }

@@ -4,7 +4,8 @@
  */
 import type { AuditEvent } from '../../schemas/audit-event.js';
 import type { AnyValue, KeyValue, LogRecord, ResourceLogs, ScopeLogs } from '../../schemas/otlp.js';
-import { DEFAULT_TENANT, finishEvent, type EventDraft, type IngestContext } from '../normalize/event.js';
+import { finishEvent, type EventDraft, type IngestContext } from '../normalize/event.js';
+import { sendableAsReceived } from './as-received.js';
 import {
   type RejectionReason,
   anyValueJsonText,
@@ -35,7 +36,10 @@ export const SCOPE_VERSION_ATTRIBUTE = 'otel.scope.version';
 
 export type InstrumentationScope = NonNullable<ScopeLogs['scope']>;
 
-export type NormalizeResult = { ok: true; event: AuditEvent } | { ok: false; error: string; reason: RejectionReason };
+/** A normalized record, and its bytes as received when export may send it unchanged (not stored). */
+export type NormalizeResult =
+  | { ok: true; event: AuditEvent; received: Uint8Array | undefined }
+  | { ok: false; error: string; reason: RejectionReason };
 
 /** Attributes that map to columns, each with its slot in the per-record lookup array. */
 const MAPPED_KEYS = [
@@ -140,7 +144,7 @@ const SEVERITY_NAMES = [
 export function normalizeLogRecord(rec: LogRecord, resource: ResourceContext, ctx: IngestContext, scope?: InstrumentationScope | null): NormalizeResult {
   if (rec.invalid !== undefined) return { ok: false, error: rec.invalid, reason: 'malformed' };
   try {
-    return { ok: true, event: toAuditEvent(rec, resource, ctx, scope) };
+    return { ok: true, ...toAuditEvent(rec, resource, ctx, scope) };
   } catch (error) {
     // Shapes are checked where records come in (OTLP/JSON by a schema, protobuf by its decoder): a TypeError here is a bug, not bad input.
     if (error instanceof InvalidValueError) return { ok: false, error: error.message, reason: error.reason };
@@ -148,7 +152,7 @@ export function normalizeLogRecord(rec: LogRecord, resource: ResourceContext, ct
   }
 }
 
-function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestContext, scope?: InstrumentationScope | null): AuditEvent {
+function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestContext, scope?: InstrumentationScope | null): { event: AuditEvent; received: Uint8Array | undefined } {
   const mapped: Array<AnyValue | undefined> = new Array(MAPPED_KEYS.length);
   const attributes: Record<string, string> = {};
   const recordAttributes = rec.attributes ?? [];
@@ -227,39 +231,8 @@ function toAuditEvent(rec: LogRecord, resource: ResourceContext, ctx: IngestCont
     identity: resource.fingerprint,
   };
   const event = finishEvent(draft, 'otlp', rawRecordJson(rec, time, observed, traceId, spanId), ctx, OTLP_FIELDS);
-  const wire = time === undefined ? undefined : exportableAsReceived(rec, recordAttributes as KeyValue[], resource, event.tenant_id);
-  if (wire) event.wire = wire;
-  return event;
+  // Export stamps a record without time_unix_nano with the stored occurred_at: never sent as received.
+  const received = time === undefined ? undefined : sendableAsReceived(rec.wire, recordAttributes as KeyValue[], resource.attributes, event.tenant_id);
+  return { event, received };
 }
 
-/** An attribute in either form a record comes in: decoded protobuf, or OTLP/JSON as stored in `raw`. */
-interface AttributeLike {
-  key?: string | null;
-  value?: { stringValue?: unknown } | null;
-}
-
-/** The first attribute named `key`, if its value is a string: how export reads a record's `raw` back. */
-export function firstStringAttribute(attributes: ReadonlyArray<AttributeLike>, key: string): string | undefined {
-  const value = attributes.find((a) => a.key === key)?.value?.stringValue;
-  return typeof value === 'string' ? value : undefined;
-}
-
-/**
- * The tenant a record names by itself, as export reads it back: its first string
- * `audit.tenant.id`, else its resource's `tenant.id`, else the default tenant. Export adds
- * `audit.tenant.id` to a record whose stored tenant differs (a tenant-bound token).
- */
-export function claimedTenant(attributes: ReadonlyArray<AttributeLike>, resourceAttributes: Readonly<Record<string, string>>): string {
-  return firstStringAttribute(attributes, 'audit.tenant.id') ?? (resourceAttributes['tenant.id'] || DEFAULT_TENANT);
-}
-
-/**
- * The record's bytes as received, when export would send the record unchanged: export
- * adds `log.record.uid` to a record without a string one, `audit.tenant.id` when the
- * stored tenant is not the claimed one, and `time_unix_nano` (the stored occurred_at) to
- * a record without one (the caller checks that); see otlp-encoder.ts.
- */
-function exportableAsReceived(rec: LogRecord, attributes: ReadonlyArray<KeyValue>, resource: ResourceContext, tenant: string): Uint8Array | undefined {
-  if (!rec.wire || firstStringAttribute(attributes, 'log.record.uid') === undefined) return undefined;
-  return claimedTenant(attributes, resource.attributes) === tenant ? rec.wire : undefined;
-}

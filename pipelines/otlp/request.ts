@@ -15,6 +15,8 @@ export interface Rejection {
 
 export interface NormalizedBatch {
   events: AuditEvent[];
+  /** Per event, its record's bytes as received when export may send them unchanged. */
+  received: Array<Uint8Array | undefined>;
   rejected: Rejection[];
 }
 
@@ -26,6 +28,7 @@ export function countLogRecords(request: ExportLogsServiceRequest): number {
 
 export function normalizeExportRequest(request: ExportLogsServiceRequest, ctx: IngestContext): NormalizedBatch {
   const events: AuditEvent[] = [];
+  const received: Array<Uint8Array | undefined> = [];
   const rejected: Rejection[] = [];
   let index = 0;
   for (const resourceLogs of request.resourceLogs ?? []) {
@@ -39,13 +42,15 @@ export function normalizeExportRequest(request: ExportLogsServiceRequest, ctx: I
     for (const scopeLogs of resourceLogs.scopeLogs ?? []) {
       for (const record of scopeLogs.logRecords ?? []) {
         const result = resource ? normalizeLogRecord(record, resource, ctx, scopeLogs.scope) : { ok: false as const, error: resourceError, reason: 'malformed' as const };
-        if (result.ok) events.push(result.event);
-        else rejected.push({ index, error: result.error, reason: result.reason });
+        if (result.ok) {
+          events.push(result.event);
+          received.push(result.received);
+        } else rejected.push({ index, error: result.error, reason: result.reason });
         index += 1;
       }
     }
   }
-  return { events, rejected };
+  return { events, received, rejected };
 }
 
 /** The partial_success error_message: how many, and the first few reasons. */

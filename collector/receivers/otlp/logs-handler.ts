@@ -57,8 +57,8 @@ function decodeAndSubmit(body: Uint8Array, encoding: OtlpEncoding, tenantOverrid
   if (total > deps.limits.maxRecordsPerRequest) {
     throw payloadTooLarge(`${total} log records exceed the limit of ${deps.limits.maxRecordsPerRequest} per request`);
   }
-  const { events, rejected } = normalizeExportRequest(request, { tenantOverride, receivedAtNanos: nowNanos(), retention: deps.retention });
-  return { committed: deps.store.submit(events), accepted: events.length, rejected };
+  const { events, received, rejected } = normalizeExportRequest(request, { tenantOverride, receivedAtNanos: nowNanos(), retention: deps.retention });
+  return { committed: deps.store.submit(events, received), accepted: events.length, rejected };
 }
 
 export function otlpLogsHandler(deps: OtlpLogsDeps) {
