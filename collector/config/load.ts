@@ -26,6 +26,8 @@ export interface ListenAddress {
 }
 
 export interface TokenConfig {
+  /** The token's name in the sidecar's own trail; default token-N. */
+  name?: string;
   token: string;
   tenant: string | undefined;
   scopes: ReadonlyArray<'ingest' | 'read' | 'admin'>;
@@ -39,7 +41,14 @@ export interface StoreConfig {
   cluster: string | undefined;
   createSchema: boolean;
   insertTimeoutMs: number;
-  retention: { defaultDays: number; tenants: Readonly<Record<string, number>> };
+  retention: RetentionConfig;
+  integrity: { enabled: boolean; signingKey: string | undefined; keyDirectory: string };
+}
+
+export interface RetentionConfig {
+  defaultDays: number;
+  tenants: Readonly<Record<string, number>>;
+  holds: ReadonlyArray<{ tenant: string; reason: string; until: string }>;
 }
 
 export interface IngestLogConfig {
@@ -163,7 +172,12 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
       cluster: clickhouse.cluster,
       createSchema: clickhouse.create_schema,
       insertTimeoutMs: clickhouse.insert_timeout,
-      retention: { defaultDays: clickhouse.retention.default_days, tenants: clickhouse.retention.tenants },
+      retention: { defaultDays: clickhouse.retention.default_days, tenants: clickhouse.retention.tenants, holds: clickhouse.retention.holds },
+      integrity: {
+        enabled: clickhouse.integrity.enabled,
+        signingKey: clickhouse.integrity.signing_key,
+        keyDirectory: resolve(clickhouse.integrity.key_directory ?? join(isEmbedded(clickhouse.endpoint) ? embeddedPath(clickhouse.endpoint) : 'data', 'integrity')),
+      },
     },
     api: raw.extensions.api && {
       ...splitHostPort(raw.extensions.api.endpoint),
@@ -182,6 +196,6 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
       },
     },
     destinations: destinationsOf(raw),
-    tokens: raw.auth.tokens.map((t) => ({ token: t.token, tenant: t.tenant, scopes: t.scopes })),
+    tokens: raw.auth.tokens.map((t, i) => ({ name: t.name ?? `token-${i + 1}`, token: t.token, tenant: t.tenant, scopes: t.scopes })),
   };
 }

@@ -91,9 +91,26 @@ const ingestLog = z.strictObject({
   stored_timeout: duration(10_000),
 });
 
+/** A legal hold: the tenant's rows outlive their retention until `until` (RFC 3339 or YYYY-MM-DD). */
+const legalHold = z.strictObject({
+  tenant: z.string().min(1),
+  reason: z.string().min(1, 'say why the rows are held'),
+  until: z.string().refine((v) => /^\d{4}-\d{2}-\d{2}/.test(v) && Number.isFinite(Date.parse(v)), 'expected a date, e.g. 2030-01-01'),
+});
+
 const retention = z.strictObject({
   default_days: count(90, 65_535),
   tenants: z.record(z.string().min(1), count(90, 65_535)).default({}),
+  holds: z.array(legalHold).default([]),
+});
+
+/** Tamper evidence: signed checkpoints over every loaded row. */
+const integrity = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Ed25519 private key, PEM (e.g. "${env:AUDIT_SIGNING_KEY}"); default: created in key_directory. */
+  signing_key: z.string().min(1).optional(),
+  /** Signing key and every public key used; default: integrity under the embedded data directory (./data/integrity for a server). */
+  key_directory: z.string().min(1).optional(),
 });
 
 const clickhouseExporter = z.strictObject({
@@ -110,11 +127,14 @@ const clickhouseExporter = z.strictObject({
   /** Run migrations at start; turn off when the schema is managed by a DBA. */
   create_schema: z.boolean().default(true),
   retention: retention.default(retention.parse({})),
+  integrity: integrity.default(integrity.parse({})),
   /** Longest a single insert may take before it counts as failed. */
   insert_timeout: duration(30_000),
 });
 
 const tokenEntry = z.strictObject({
+  /** Who the token is in the sidecar's own trail (actor of its `self` events); default token-N (its position). */
+  name: z.string().min(1).max(100).optional(),
   token: z.string().min(16, 'tokens must be at least 16 characters (is the environment variable set?)'),
   tenant: z.string().min(1).optional(),
   scopes: z.array(z.enum(['ingest', 'read', 'admin'])).min(1),
