@@ -11,6 +11,7 @@ import { ExportService } from './export/export-service.js';
 import { startApiServer } from './api/server.js';
 import type { Listener } from './http/listen.js';
 import { Metrics } from './telemetry/metrics.js';
+import { applyRetentionAtStart } from './store/retention.js';
 
 export interface Sidecar {
   readonly ingestUrl: string;
@@ -45,6 +46,7 @@ export async function startSidecar(config: SidecarConfig, log: Logger): Promise<
     log,
     metrics,
   });
+  await applyRetentionAtStart(store.readClient, config.store.database, config.store.retention, log);
   let exports: ExportService | undefined;
   let api: Listener | undefined;
   let ingest: IngestServer;

@@ -21,6 +21,8 @@ import { queryRoute } from './query-route.js';
 import { closeClients, openClient } from '../store/clickhouse-client.js';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ApiEnv } from './env.js';
+import { integrityRoutes, proofRoute } from './integrity.js';
+import { retentionPolicy } from '../store/retention.js';
 
 export interface ApiDeps {
   config: SidecarConfig;
@@ -53,6 +55,8 @@ export interface ApiClients {
   queries: EventQueries;
   /** Analysts' SQL, read-only. */
   sql: ClickHouseClient;
+  /** Verification and proofs: long scans kept off the readers' connection. */
+  integrity: ClickHouseClient;
 }
 
 export function createApiApp(deps: ApiDeps, clients: ApiClients) {
@@ -94,6 +98,8 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
   app.use('/api/v1/events/*', seeAcknowledged);
   app.use('/api/v1/events', seeAcknowledged);
   app.use('/api/v1/query', seeAcknowledged);
+  const integrity = { client: clients.integrity, database: deps.config.store.database, collectorId: deps.config.collectorId };
+  app.route('/api/v1/events', proofRoute(integrity));
   app.route(
     '/api/v1/events',
     eventRoutes(clients.queries, deps.store, {
@@ -107,6 +113,10 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
     '/api/v1/query',
     queryRoute(clients.sql, { maxExecutionSeconds: Math.ceil(api.sql.timeoutMs / 1000), maxResultRows: api.sql.maxResultRows, maxMemoryBytes: api.sql.maxMemoryBytes }),
   );
+  app.get('/api/v1/retention', requireScope(deps.auth, 'read'), (c) => c.json(retentionPolicy(deps.config.store.retention)));
+  app.use('/api/v1/integrity/keys', requireScope(deps.auth, 'read'));
+  app.use('/api/v1/integrity/verify', requireScope(deps.auth, 'admin'), seeAcknowledged);
+  app.route('/api/v1/integrity', integrityRoutes(deps.store, integrity));
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
     if (error instanceof HttpError) {
@@ -170,13 +180,14 @@ export async function startApiServer(deps: ApiDeps): Promise<Listener> {
   const api = deps.config.api!;
   const readClient = openClient(deps.config.store, 'audit-sidecar-api');
   const sqlClient = openClient(deps.config.store, 'audit-sidecar-sql');
-  const clients = { queries: new EventQueries(readClient, deps.config.store.database, Math.ceil(api.queryTimeoutMs / 1000)), sql: sqlClient };
+  const integrityClient = openClient(deps.config.store, 'audit-sidecar-integrity');
+  const clients = { queries: new EventQueries(readClient, deps.config.store.database, Math.ceil(api.queryTimeoutMs / 1000)), sql: sqlClient, integrity: integrityClient };
   registerExportMetrics(deps);
   let listener: Listener;
   try {
     listener = await listen(createApiApp(deps, clients).fetch, api.host, api.port);
   } catch (error) {
-    await closeClients([readClient, sqlClient], deps.config.store.endpoint);
+    await closeClients([readClient, sqlClient, integrityClient], deps.config.store.endpoint);
     throw error;
   }
   deps.log.info('api listening', { url: listener.url });
@@ -184,7 +195,7 @@ export async function startApiServer(deps: ApiDeps): Promise<Listener> {
     url: listener.url,
     close: async () => {
       await listener.close();
-      await closeClients([readClient, sqlClient], deps.config.store.endpoint);
+      await closeClients([readClient, sqlClient, integrityClient], deps.config.store.endpoint);
     },
   };
 }

@@ -9,7 +9,7 @@ export interface SqlOptions {
 }
 
 /** The running sidecar's API, when one answers on extensions.api.endpoint. */
-async function runningApi(config: SidecarConfig): Promise<string | undefined> {
+export async function runningApi(config: SidecarConfig): Promise<string | undefined> {
   if (!config.api) return undefined;
   const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${config.api.port}`;

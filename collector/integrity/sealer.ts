@@ -81,6 +81,14 @@ export class Sealer {
     return this.options.keys.publicKeys;
   }
 
+  get activeKeyId(): string {
+    return this.options.keys.activeKeyId;
+  }
+
+  get signingKey() {
+    return this.options.keys.signingKey;
+  }
+
   get sealedSeq(): number {
     return this.sealedThrough;
   }
