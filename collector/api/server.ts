@@ -23,6 +23,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { ApiEnv } from './env.js';
 import { integrityRoutes, proofRoute } from './integrity.js';
 import { retentionPolicy } from '../store/retention.js';
+import { selfTrail } from './self-trail.js';
 
 export interface ApiDeps {
   config: SidecarConfig;
@@ -70,6 +71,8 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
       (performance.now() - started) / 1000,
     );
   });
+  // Before every /api/v1 route, so routes added later are recorded too.
+  if (api.recordAccess) app.use('/api/v1/*', selfTrail(deps.store, deps.config.store.retention, deps.log));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     // Ready means ingest accepts: a store that is down only delays loading (events wait in the log).

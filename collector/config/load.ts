@@ -80,6 +80,7 @@ export interface SidecarConfig {
   api:
     | (ListenAddress & {
         allowPrivateDestinations: boolean;
+        recordAccess: boolean;
         queryTimeoutMs: number;
         maxExportDays: number;
         stream: { heartbeatMs: number; maxBufferedBytes: number; slowClientMs: number };
@@ -182,6 +183,7 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
     api: raw.extensions.api && {
       ...splitHostPort(raw.extensions.api.endpoint),
       allowPrivateDestinations: raw.extensions.api.allow_private_destinations,
+      recordAccess: raw.extensions.api.record_access,
       queryTimeoutMs: raw.extensions.api.query_timeout,
       maxExportDays: raw.extensions.api.max_export_days,
       stream: {

@@ -167,6 +167,8 @@ export const configSchema = z
         api: z
           .strictObject({
             endpoint: endpoint('127.0.0.1:4319'),
+            /** Record every /api/v1 call as an event of the sidecar itself (source: self). */
+            record_access: z.boolean().default(true),
             /** Let destinations made through the API reach loopback and private networks. */
             allow_private_destinations: z.boolean().default(false),
             /** Longest a page, event or export query may run. */
