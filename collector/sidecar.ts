@@ -11,7 +11,7 @@ import { ExportService } from './export/export-service.js';
 import { startApiServer } from './api/server.js';
 import type { Listener } from './http/listen.js';
 import { Metrics } from './telemetry/metrics.js';
-import { applyRetentionAtStart } from './store/retention.js';
+import { startIntegrity } from './integrity/open-sealer.js';
 
 export interface Sidecar {
   readonly ingestUrl: string;
@@ -46,11 +46,11 @@ export async function startSidecar(config: SidecarConfig, log: Logger): Promise<
     log,
     metrics,
   });
-  await applyRetentionAtStart(store.readClient, config.store.database, config.store.retention, log);
   let exports: ExportService | undefined;
   let api: Listener | undefined;
   let ingest: IngestServer;
   try {
+    await startIntegrity(store, config, log);
     exports = await ExportService.start(config, store, log);
     if (config.api) api = await startApiServer({ config, store, exports, auth, metrics, log });
     ingest = await startIngestServer({ config, store, auth, log, metrics });

@@ -14,7 +14,7 @@ let sidecar: Sidecar;
 beforeAll(async () => {
   sidecar = await startTestSidecar({
     dataDir: tempDir(),
-    api: {},
+    api: { record_access: true },
     tokens: [
       { name: 'ops-admin', token: ADMIN, scopes: ['read', 'admin', 'ingest'] },
       { name: 'acme-reader', token: READER, tenant: 'acme', scopes: ['read'] },

@@ -3,7 +3,7 @@
  * shape components use. Every problem is reported at once, each with its key path.
  */
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { configSchema, crossReferenceProblems, problemOf, type RawConfig } from './schema.js';
 import { substituteEnv, type Environment } from './env-substitution.js';
@@ -177,7 +177,8 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
       integrity: {
         enabled: clickhouse.integrity.enabled,
         signingKey: clickhouse.integrity.signing_key,
-        keyDirectory: resolve(clickhouse.integrity.key_directory ?? join(isEmbedded(clickhouse.endpoint) ? embeddedPath(clickhouse.endpoint) : 'data', 'integrity')),
+        // Beside the ingest log unless given: under the embedded data directory by default.
+        keyDirectory: resolve(clickhouse.integrity.key_directory ?? join(dirname(resolve(log.directory ?? join(isEmbedded(clickhouse.endpoint) ? embeddedPath(clickhouse.endpoint) : 'data', 'ingest-log'))), 'integrity')),
       },
     },
     api: raw.extensions.api && {

@@ -109,7 +109,7 @@ const integrity = z.strictObject({
   enabled: z.boolean().default(true),
   /** Ed25519 private key, PEM (e.g. "${env:AUDIT_SIGNING_KEY}"); default: created in key_directory. */
   signing_key: z.string().min(1).optional(),
-  /** Signing key and every public key used; default: integrity under the embedded data directory (./data/integrity for a server). */
+  /** Signing key and every public key used; default: `integrity` beside the ingest log's directory (./data/integrity by default). */
   key_directory: z.string().min(1).optional(),
 });
 
