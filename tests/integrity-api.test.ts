@@ -3,7 +3,9 @@
  * checked offline with the public key alone, key rotation across a restart, and retention
  * changes and legal holds applied to stored rows (expired rows are reported as expired).
  */
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { projectRoot } from '../collector/paths.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../collector/sidecar.js';
@@ -80,12 +82,19 @@ describe('keys, verify and proofs', () => {
     const good = runCli(['verify-proof', proofFile, '--public-key', keyFile]);
     expect(good.stdout).toContain('proof OK');
     expect(good.status).toBe(0);
+    // The README's third-party script, run as written.
+    const readme = readFileSync(join(projectRoot(), 'README.md'), 'utf8');
+    const script = join(dataDir, 'verify-proof.mjs');
+    writeFileSync(script, /```js\n(\/\/ verify-proof\.mjs[\s\S]*?)```/.exec(readme)![1]!);
+    const third = spawnSync(process.execPath, [script, proofFile, keyFile], { encoding: 'utf8' });
+    expect(third.stdout.trim(), third.stderr).toBe('proof OK');
     const forged = { ...proof, row: { ...proof.row, actor_id: 'someone-else' } };
     writeFileSync(proofFile, JSON.stringify(forged));
     const bad = runCli(['verify-proof', proofFile, '--public-key', keyFile]);
     expect(bad.status).toBe(1);
     expect(bad.stdout).toContain('the row was modified');
     expect(verifyProof(forged, trusted).ok).toBe(false);
+    expect(spawnSync(process.execPath, [script, proofFile, keyFile]).status).toBe(1);
   });
 });
 
