@@ -14,6 +14,7 @@ import { Metrics } from './telemetry/metrics.js';
 import { StartupError } from './errors.js';
 import { checkPortsFree } from './http/check-ports.js';
 import { waitForStore } from './store/wait-for-store.js';
+import { startIntegrity } from './integrity/open-sealer.js';
 
 export interface Sidecar {
   readonly ingestUrl: string;
@@ -58,6 +59,7 @@ export async function startSidecar(config: SidecarConfig, log: Logger): Promise<
   let api: Listener | undefined;
   let ingest: IngestServer;
   try {
+    await startIntegrity(store, config, log);
     exports = await ExportService.start(config, store, log);
     if (config.api) api = await startApiServer({ config, store, exports, auth, metrics, log });
     ingest = await startIngestServer({ config, store, auth, log, metrics });

@@ -41,7 +41,7 @@ describe('schema', () => {
     const applied = await migrate(sidecar!.store.readClient, sidecar!.store.config, silentLogger);
     expect(applied).toEqual([]);
     const rows = await queryRows<{ name: string }>(sidecar!, 'SELECT name FROM audit.schema_migrations ORDER BY version');
-    expect(rows.map((r) => r.name)).toEqual(['0001_events', '0002_export', '0003_merge_selector']);
+    expect(rows.map((r) => r.name)).toEqual(['0001_events', '0002_export', '0003_merge_selector', '0004_integrity']);
     const [table] = await queryRows<{ create_table_query: string }>(sidecar!, "SELECT create_table_query FROM system.tables WHERE database = 'audit' AND name = 'events'");
     expect(table!.create_table_query).toContain('merge_selector_base = 10');
   });

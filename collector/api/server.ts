@@ -26,6 +26,9 @@ import { ExportJobs } from './exports/export-jobs.js';
 import { exportJobRoutes } from './exports/routes.js';
 import { EventSockets } from './events/ws.js';
 import { consoleRoutes } from './console.js';
+import { integrityRoutes, proofRoute } from './integrity.js';
+import { retentionPolicy } from '../store/retention.js';
+import { selfTrail } from './self-trail.js';
 
 export interface ApiDeps {
   config: SidecarConfig;
@@ -62,6 +65,8 @@ export interface ApiClients {
   sql: ClickHouseClient;
   /** Background export jobs, on a connection of their own. */
   jobs: ExportJobs;
+  /** Verification and proofs: long scans kept off the readers' connection. */
+  integrity: ClickHouseClient;
 }
 
 export function createApiApp(deps: ApiDeps, clients: ApiClients) {
@@ -75,6 +80,8 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
       (performance.now() - started) / 1000,
     );
   });
+  // Before every /api/v1 route, so routes added later are recorded too.
+  if (api.recordAccess) app.use('/api/v1/*', selfTrail(deps.store, deps.config.store.retention, deps.log));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     // Ready means ingest accepts: a store that is down only delays loading (events wait in the log).
@@ -104,6 +111,8 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
   app.use('/api/v1/events', seeAcknowledged);
   app.use('/api/v1/query', seeAcknowledged);
   app.use('/api/v1/exports', seeAcknowledged); // a job made now covers what was acknowledged before
+  const integrity = { client: clients.integrity, database: deps.config.store.database, collectorId: deps.config.collectorId };
+  app.route('/api/v1/events', proofRoute(integrity));
   app.route(
     '/api/v1/events',
     eventRoutes(clients.queries, deps.store, {
@@ -123,6 +132,11 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
   app.all('/api/v1/query', (c) => {
     throw methodNotAllowed(c.req.method, c.req.path, ['POST']);
   });
+  app.notFound((c) => errorResponse(notFound(`no route for ${c.req.method} ${c.req.path}`)).response);
+  app.get('/api/v1/retention', requireScope(deps.auth, 'read'), (c) => c.json(retentionPolicy(deps.config.store.retention)));
+  app.use('/api/v1/integrity/keys', requireScope(deps.auth, 'read'));
+  app.use('/api/v1/integrity/verify', requireScope(deps.auth, 'admin'), seeAcknowledged);
+  app.route('/api/v1/integrity', integrityRoutes(deps.store, integrity));
   app.route('/', consoleRoutes());
   app.notFound((c) => errorResponse(notFound(`no route for ${c.req.method} ${c.req.path}`)).response);
   app.onError((error, c) => {
@@ -185,14 +199,15 @@ export async function startApiServer(deps: ApiDeps): Promise<Listener> {
   const readClient = openClient(deps.config.store, 'audit-sidecar-api');
   const sqlClient = openClient(deps.config.store, 'audit-sidecar-sql');
   const jobClient = openClient(deps.config.store, 'audit-sidecar-export-jobs');
-  const opened = [readClient, sqlClient, jobClient];
+  const integrityClient = openClient(deps.config.store, 'audit-sidecar-integrity');
+  const opened = [readClient, sqlClient, jobClient, integrityClient];
   const timeLimit = Math.ceil(api.queryTimeoutMs / 1000);
   let jobs: ExportJobs | undefined;
   let sockets: EventSockets | undefined;
   let listener: Listener;
   try {
     jobs = await ExportJobs.start(new EventQueries(jobClient, deps.config.store.database, timeLimit), api.exports, deps.log);
-    const clients = { queries: new EventQueries(readClient, deps.config.store.database, timeLimit), sql: sqlClient, jobs };
+    const clients = { queries: new EventQueries(readClient, deps.config.store.database, timeLimit), sql: sqlClient, jobs, integrity: integrityClient };
     registerExportMetrics(deps);
     sockets = new EventSockets({ queries: clients.queries, store: deps.store, auth: deps.auth, collectorId: deps.config.collectorId, stream: api.stream, log: deps.log });
     const upgrade = sockets.handleUpgrade.bind(sockets);

@@ -10,14 +10,14 @@ import { forbidden, unauthorized } from '../errors.js';
 export type Scope = 'ingest' | 'read' | 'admin';
 
 export interface Principal {
+  /** The token's name (config `name`, else token-N); `anonymous` when auth is off. Never the token. */
+  name: string;
   /** Set when the token is bound to a tenant: it overrides any tenant in the data. */
   tenant: string | undefined;
   scopes: ReadonlySet<Scope>;
-  /** The token's configured name (never the token). */
-  name: string;
 }
 
-const ANONYMOUS: Principal = { tenant: undefined, scopes: new Set<Scope>(['ingest', 'read', 'admin']), name: 'anonymous' };
+const ANONYMOUS: Principal = { name: 'anonymous', tenant: undefined, scopes: new Set<Scope>(['ingest', 'read', 'admin']) };
 
 const digest = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 
@@ -25,7 +25,7 @@ export class TokenVerifier {
   private readonly entries: Array<{ hash: Buffer; principal: Principal }>;
 
   constructor(tokens: ReadonlyArray<TokenConfig>) {
-    this.entries = tokens.map((t, i) => ({ hash: digest(t.token), principal: { tenant: t.tenant, scopes: new Set(t.scopes), name: t.name ?? `token ${i + 1}` } }));
+    this.entries = tokens.map((t, i) => ({ hash: digest(t.token), principal: { name: t.name ?? `token-${i + 1}`, tenant: t.tenant, scopes: new Set(t.scopes) } }));
   }
 
   /** With no tokens configured, auth is off (listeners then bind to loopback only). */

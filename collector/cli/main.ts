@@ -11,6 +11,8 @@ import { StartupError, startSidecar } from '../sidecar.js';
 import { StoreLockedError } from '../store/clickhouse-client.js';
 import { runMigrate } from './migrate.js';
 import { DEFAULT_FORMAT, runSql } from './sql.js';
+import { runRotateKey, runVerify, runVerifyProof } from './integrity.js';
+import { runRetentionApply } from './retention.js';
 
 const USAGE = `usage: audit-sidecar <command> [options]
 
@@ -20,6 +22,11 @@ commands:
   sql "SELECT …" [--config FILE] [--format FORMAT] [--write]
                                           run SQL through the running sidecar's API, else on the
                                           store (read-only unless --write); FORMAT defaults to JSONEachRow
+  verify [--from T] [--to T] [--tenant X] [--public-key FILE] [--config FILE]
+                                          check the store against its signed checkpoints (exit 0 only when clean)
+  verify-proof FILE --public-key FILE     check one event's proof (GET /api/v1/events/{id}/proof) offline
+  rotate-key [--config FILE]              a new checkpoint signing key (old public keys are kept)
+  retention apply [--config FILE]         apply retention.default_days, tenants and holds to stored rows
 `;
 
 async function loadConfig(path: string | undefined): Promise<SidecarConfig> {
@@ -65,6 +72,10 @@ async function main(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       format: { type: 'string', default: DEFAULT_FORMAT },
       write: { type: 'boolean', default: false },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      tenant: { type: 'string' },
+      'public-key': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -87,6 +98,22 @@ async function main(argv: string[]): Promise<number> {
       }
       return runSql(await loadConfig(values.config), sql, { format: values.format, write: values.write });
     }
+    case 'verify':
+      return runVerify(await loadConfig(values.config), { from: values.from, to: values.to, tenant: values.tenant, publicKey: values['public-key'] });
+    case 'verify-proof':
+      if (!rest[0]) {
+        process.stderr.write('audit-sidecar verify-proof: give the proof file\n');
+        return 2;
+      }
+      return runVerifyProof(rest[0], values['public-key']);
+    case 'rotate-key':
+      return runRotateKey(await loadConfig(values.config));
+    case 'retention':
+      if (rest[0] !== 'apply') {
+        process.stderr.write('audit-sidecar retention: the command is "retention apply"\n');
+        return 2;
+      }
+      return runRetentionApply(await loadConfig(values.config));
     default:
       process.stderr.write(`audit-sidecar: unknown command "${command}"\n\n${USAGE}`);
       return 2;

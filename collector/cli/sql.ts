@@ -127,3 +127,9 @@ export async function runSql(config: SidecarConfig, sql: string, options: SqlOpt
     await closeClients([client], config.store.endpoint);
   }
 }
+
+/** The running sidecar's API, when one answers on extensions.api.endpoint. */
+export async function runningApi(config: SidecarConfig): Promise<string | undefined> {
+  const url = apiUrl(config);
+  return url !== undefined && (await answers(url)) ? url : undefined;
+}

@@ -3,7 +3,7 @@
  * shape components use. Every problem is reported at once, each with its key path.
  */
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { configSchema, crossReferenceProblems, problemOf, type RawConfig } from './schema.js';
 import { substituteEnv, type Environment, type MissingVariable } from './env-substitution.js';
@@ -26,7 +26,7 @@ export interface ListenAddress {
 }
 
 export interface TokenConfig {
-  /** A label for the token (export jobs' created_by); "token N" by position when not given. */
+  /** The token's name in the sidecar's own trail; default token-N. */
   name?: string;
   token: string;
   tenant: string | undefined;
@@ -43,7 +43,14 @@ export interface StoreConfig {
   insertTimeoutMs: number;
   /** Server only: how long start-up waits for it to answer. */
   connectTimeoutMs: number;
-  retention: { defaultDays: number; tenants: Readonly<Record<string, number>> };
+  retention: RetentionConfig;
+  integrity: { enabled: boolean; signingKey: string | undefined; keyDirectory: string };
+}
+
+export interface RetentionConfig {
+  defaultDays: number;
+  tenants: Readonly<Record<string, number>>;
+  holds: ReadonlyArray<{ tenant: string; reason: string; until: string }>;
 }
 
 export interface IngestLogConfig {
@@ -75,6 +82,7 @@ export interface SidecarConfig {
   api:
     | (ListenAddress & {
         allowPrivateDestinations: boolean;
+        recordAccess: boolean;
         queryTimeoutMs: number;
         maxExportDays: number;
         stream: { heartbeatMs: number; maxBufferedBytes: number; slowClientMs: number };
@@ -178,11 +186,18 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
       createSchema: clickhouse.create_schema,
       insertTimeoutMs: clickhouse.insert_timeout,
       connectTimeoutMs: clickhouse.connect_timeout,
-      retention: { defaultDays: clickhouse.retention.default_days, tenants: clickhouse.retention.tenants },
+      retention: { defaultDays: clickhouse.retention.default_days, tenants: clickhouse.retention.tenants, holds: clickhouse.retention.holds },
+      integrity: {
+        enabled: clickhouse.integrity.enabled,
+        signingKey: clickhouse.integrity.signing_key,
+        // Beside the ingest log unless given: under the embedded data directory by default.
+        keyDirectory: resolve(clickhouse.integrity.key_directory ?? join(dirname(resolve(log.directory ?? join(isEmbedded(clickhouse.endpoint) ? embeddedPath(clickhouse.endpoint) : 'data', 'ingest-log'))), 'integrity')),
+      },
     },
     api: raw.extensions.api && {
       ...splitHostPort(raw.extensions.api.endpoint),
       allowPrivateDestinations: raw.extensions.api.allow_private_destinations,
+      recordAccess: raw.extensions.api.record_access,
       queryTimeoutMs: raw.extensions.api.query_timeout,
       maxExportDays: raw.extensions.api.max_export_days,
       stream: {
@@ -204,6 +219,6 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
       },
     },
     destinations: destinationsOf(raw),
-    tokens: raw.auth.tokens.map((t, i) => ({ name: t.name ?? `token ${i + 1}`, token: t.token, tenant: t.tenant, scopes: t.scopes })),
+    tokens: raw.auth.tokens.map((t, i) => ({ name: t.name ?? `token-${i + 1}`, token: t.token, tenant: t.tenant, scopes: t.scopes })),
   };
 }

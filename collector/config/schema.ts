@@ -92,9 +92,26 @@ const ingestLog = z.strictObject({
   stored_timeout: duration(10_000),
 });
 
+/** A legal hold: the tenant's rows outlive their retention until `until` (RFC 3339 or YYYY-MM-DD). */
+const legalHold = z.strictObject({
+  tenant: z.string().min(1),
+  reason: z.string().min(1, 'say why the rows are held'),
+  until: z.string().refine((v) => /^\d{4}-\d{2}-\d{2}/.test(v) && Number.isFinite(Date.parse(v)), 'expected a date, e.g. 2030-01-01'),
+});
+
 const retention = z.strictObject({
   default_days: count(90, 65_535),
   tenants: z.record(z.string().min(1), count(90, 65_535)).default({}),
+  holds: z.array(legalHold).default([]),
+});
+
+/** Tamper evidence: signed checkpoints over every loaded row. */
+const integrity = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Ed25519 private key, PEM (e.g. "${env:AUDIT_SIGNING_KEY}"); default: created in key_directory. */
+  signing_key: z.string().min(1).optional(),
+  /** Signing key and every public key used; default: `integrity` beside the ingest log's directory (./data/integrity by default). */
+  key_directory: z.string().min(1).optional(),
 });
 
 const clickhouseExporter = z.strictObject({
@@ -111,6 +128,7 @@ const clickhouseExporter = z.strictObject({
   /** Run migrations at start; turn off when the schema is managed by a DBA. */
   create_schema: z.boolean().default(true),
   retention: retention.default(retention.parse({})),
+  integrity: integrity.default(integrity.parse({})),
   /** Longest a single insert may take before it counts as failed. */
   insert_timeout: duration(30_000),
   /** Server only: how long start-up waits for the server to answer, retrying with backoff. */
@@ -118,7 +136,7 @@ const clickhouseExporter = z.strictObject({
 });
 
 const tokenEntry = z.strictObject({
-  /** Shown as an export job's created_by; never the token itself. */
+  /** Who the token is in the sidecar's own trail (actor of its `self` events); default token-N (its position). */
   name: z.string().min(1).max(100).optional(),
   token: z.string().min(16, 'tokens must be at least 16 characters (is the environment variable set?)'),
   tenant: z.string().min(1).optional(),
@@ -152,6 +170,8 @@ export const configSchema = z
         api: z
           .strictObject({
             endpoint: endpoint('127.0.0.1:4319'),
+            /** Record every /api/v1 call as an event of the sidecar itself (source: self). */
+            record_access: z.boolean().default(true),
             /** Let destinations made through the API reach loopback and private networks. */
             allow_private_destinations: z.boolean().default(false),
             /** Longest a page, event or export query may run. */

@@ -23,6 +23,8 @@ export interface Destination {
   startFrom: 'end' | 'earliest';
   timeoutMs: number;
   retry: { initialIntervalMs: number; maxIntervalMs: number };
+  /** Also send every integrity checkpoint here (event_name audit.checkpoint): a copy the sidecar cannot change. */
+  checkpoints: boolean;
 }
 
 /** Header names are HTTP tokens; these are set by the exporter itself. */
@@ -63,6 +65,8 @@ export const destinationSchema = z.strictObject({
   event_types: z.array(z.string().min(1)).min(1).optional(),
   enabled: z.boolean().default(true),
   start_from: z.enum(['end', 'earliest']).default('end'),
+  /** Also send every signed integrity checkpoint here as an `audit.checkpoint` log record. */
+  checkpoints: z.boolean().default(false),
   /** Time for one request: connect, send, and the receiver's answer. */
   timeout: duration(10_000),
   retry: z
@@ -94,6 +98,7 @@ export function toDestination(id: string, raw: z.output<typeof destinationSchema
     startFrom: raw.start_from,
     timeoutMs: raw.timeout,
     retry: { initialIntervalMs: raw.retry.initial_interval, maxIntervalMs: raw.retry.max_interval },
+    checkpoints: raw.checkpoints,
   };
 }
 

@@ -19,6 +19,7 @@ import { Loader } from './loader.js';
 import { migrate } from './migrations.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { encodeRows } from './row-encoding.js';
+import { openSealer, type Sealer } from '../integrity/open-sealer.js';
 
 const lacksSourceTime = (event: AuditEvent): boolean => event.occurred_at_is_receive_time === true;
 
@@ -55,6 +56,8 @@ export class EventStore {
   private nextSeq: number;
   /** Size of the last request refused for want of room in the log, until one is appended again. */
   private refusedBytes: number | undefined;
+  /** Signs checkpoints over what the loader loads (undefined with integrity off). */
+  sealer: Sealer | undefined;
 
   private constructor(
     readonly config: StoreConfig,
@@ -82,6 +85,7 @@ export class EventStore {
       }
       // The log numbers rows; the store's highest number covers a log that was lost or is new.
       const storedThrough = await IngestSequence.highestUsed(readClient, config.database, options.collectorId);
+      const sealer = await openSealer(ingestClient, config, options.collectorId, options.log);
       ingestLog = await IngestLog.open({ ...options.ingestLog, directory: options.ingestLog.directory, segmentBytes: options.ingestLog.segmentBytes, maxBytes: options.ingestLog.maxBytes, log: options.log }, storedThrough);
       const loader = await Loader.open(
         ingestLog,
@@ -94,6 +98,7 @@ export class EventStore {
           insertTimeoutMs: config.insertTimeoutMs,
           log: options.log,
           metrics: options.metrics,
+          seal: sealer && ((batch) => sealer.seal(batch)),
         },
         options.ingestLog.directory,
       );
@@ -107,6 +112,7 @@ export class EventStore {
         ...(lag > 0 ? { records_to_load: lag } : {}),
       });
       const store = new EventStore(config, ingestClient, readClient, ingestLog, loader, options);
+      store.sealer = sealer;
       loader.start();
       return store;
     } catch (error) {

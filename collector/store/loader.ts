@@ -33,6 +33,12 @@ export interface LoaderOptions {
   insertTimeoutMs: number;
   log: Logger;
   metrics?: Metrics;
+  /**
+   * Runs after each insert and before the position is saved (integrity: leaves and a
+   * checkpoint). Gets every frame's blocks, rows found already stored included, and the
+   * ingest_seq of rows left out as copies; a rejection fails the load, which is retried.
+   */
+  seal?: (batch: { blocks: Buffer[]; dropped: ReadonlySet<number> }) => Promise<unknown>;
 }
 
 export interface LoaderStatus {
@@ -199,6 +205,7 @@ export class Loader {
     const mustCheckStored = afterSeq < this.uncertainThrough;
     const stored = mustCheckStored ? await this.storedSeqs(afterSeq, Math.min(lastSeq, this.uncertainThrough)) : new Set<number>();
     const copies = await this.storedCopies(checks);
+    const dropped = new Set<number>();
     let inserted = 0;
     for (const { rows, blocks: data, checkRows } of checks) {
       if (stored.size === 0 && checkRows.length === 0) {
@@ -211,7 +218,11 @@ export class Loader {
       for (const index of indexNativeBlocks(data)) {
         const seqs = readNativeColumn(data, index.columns.get('ingest_seq')!, index.rows) as number[];
         const base = rowBase;
-        const block = filterNativeBlock(data, index, (i) => !stored.has(seqs[i]!) && !dropRows.has(base + i));
+        const block = filterNativeBlock(data, index, (i) => {
+          if (stored.has(seqs[i]!)) return false;
+          if (dropRows.has(base + i)) dropped.add(seqs[i]!);
+          return !dropRows.has(base + i);
+        });
         rowBase += index.rows;
         if (block.length > 0) {
           blocks.push(block);
@@ -219,8 +230,10 @@ export class Loader {
         }
       }
     }
+    const frameBlocks = checks.map((c) => c.blocks);
     checks = [];
     if (blocks.length > 0) await insertBlocks(this.options.client, this.options.database, blocks, this.options.insertTimeoutMs);
+    await this.options.seal?.({ blocks: frameBlocks, dropped });
     this.loaded = lastSeq;
     for (const frame of frames) this.appendedAt.delete(frame.lastSeq);
     await this.savePosition();

@@ -75,6 +75,17 @@ export class NativeWriter {
     this.position = this.buffer.writeUInt16LE(value, this.position);
   }
 
+  uint32(value: number): void {
+    this.ensure(4);
+    this.position = this.buffer.writeUInt32LE(value, this.position);
+  }
+
+  /** Raw bytes (FixedString). */
+  bytes(value: Buffer): void {
+    this.ensure(value.length);
+    this.position += value.copy(this.buffer, this.position);
+  }
+
   /** A non-negative integer up to 2^53 as UInt64. */
   uint64(value: number): void {
     this.ensure(8);

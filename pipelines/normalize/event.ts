@@ -105,7 +105,7 @@ export function finishEvent(draft: EventDraft, source: string, raw: string, ctx:
   assertIdentifiable(draft.eventType, draft.actorId, draft.actorName, draft.actorEmail, hint);
   const tenant = ctx.tenantOverride ?? (draft.tenant || DEFAULT_TENANT);
   const occurredAt = draft.occurredAt ?? ctx.receivedAtNanos;
-  const retention = retentionDays(tenant, ctx.retention);
+  const retention = retentionDays(tenant, ctx.retention, occurredAt);
   assertStorableTime(occurredAt, retention, ctx.receivedAtNanos);
   const requestMethod = normalizeMethod(draft.requestMethod);
   const hasUser = draft.actorId !== '' || draft.actorName !== '' || draft.actorEmail !== '';
