@@ -56,7 +56,7 @@ describe('units', () => {
 describe('config validation', () => {
   it('fills defaults from a minimal document', () => {
     const config = resolveConfig(minimal(), {});
-    expect(config.ingest).toMatchObject({ host: '127.0.0.1', port: 4318, maxBodyBytes: 64 * 1024 * 1024, maxDecompressedBytes: 64 * 1024 * 1024 });
+    expect(config.ingest).toMatchObject({ host: '127.0.0.1', port: 4318, maxBodyBytes: 64 * 1024 * 1024, maxDecompressedBytes: 20 * 1024 * 1024 });
     expect(config.batch).toEqual({ maxRows: 5000, maxAgeMs: 200, maxPendingRows: 200_000 });
     expect(config.store).toMatchObject({ endpoint: 'embedded://./data', database: 'audit', retention: { defaultDays: 90, tenants: {} } });
     expect(config.collectorId).toBe('local');

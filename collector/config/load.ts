@@ -122,7 +122,7 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
     ingest: {
       ...splitHostPort(http?.endpoint ?? '127.0.0.1:4318'),
       maxBodyBytes: http?.max_request_body_size ?? 64 * 1024 * 1024,
-      maxDecompressedBytes: http?.max_decompressed_body_size ?? 64 * 1024 * 1024,
+      maxDecompressedBytes: http?.max_decompressed_body_size ?? 20 * 1024 * 1024,
       maxRecordsPerRequest: http?.max_records_per_request ?? 100_000,
       requestTimeoutMs: http?.request_timeout ?? 30_000,
     },

@@ -25,8 +25,8 @@ const httpReceiver = z.strictObject({
   endpoint: endpoint('127.0.0.1:4318'),
   /** Largest request body as sent on the wire (compressed or not). */
   max_request_body_size: size(64 * MiB),
-  /** Largest body after decompression; inflation stops at this size. */
-  max_decompressed_body_size: size(64 * MiB),
+  /** Largest body after decompression; inflation stops at this size (the OpenTelemetry Collector's default). */
+  max_decompressed_body_size: size(20 * MiB),
   /** Largest number of log records in one request. */
   max_records_per_request: count(100_000),
   /** Time a client has to send its request body. */

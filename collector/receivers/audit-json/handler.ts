@@ -8,6 +8,7 @@ import type { Context } from 'hono';
 import type { AuditEvent } from '../../../schemas/audit-event.js';
 import { isObject } from '../../../pipelines/json/fields.js';
 import { exceededLimit, type JsonLimits } from '../../../pipelines/json/limits.js';
+import { JsonItemCounter, NdjsonLineCounter } from '../../../pipelines/json/count-items.js';
 import type { ProfileRegistry } from '../../../pipelines/json/registry.js';
 import type { RetentionPolicy } from '../../../pipelines/normalize/retention.js';
 import type { TokenVerifier } from '../../auth/tokens.js';
@@ -16,6 +17,7 @@ import type { Logger } from '../../log.js';
 import type { EventStore } from '../../store/event-store.js';
 import { nowNanos } from '../clock.js';
 import { errorHeaders, toHttpError } from '../error-response.js';
+import { RecordLimitError } from '../record-limit.js';
 import type { IngestStats } from '../ingest-stats.js';
 import { readBody, type BodyLimits } from '../read-body.js';
 import { parseAuditBody, type BodyKind } from './parse-body.js';
@@ -58,10 +60,10 @@ export function auditJsonHandler(deps: AuditJsonDeps) {
       }
       const kind = BODY_KINDS[(c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()];
       if (!kind) throw unsupportedMediaType('Content-Type must be application/json, application/cloudevents+json or application/x-ndjson');
-      const items = parseAuditBody(await readBody(c.env.incoming, deps.limits), kind);
-      if (items.length > deps.limits.maxRecordsPerRequest) {
-        throw payloadTooLarge(`${items.length} records exceed the limit of ${deps.limits.maxRecordsPerRequest} per request`);
-      }
+      const limit = deps.limits.maxRecordsPerRequest;
+      const counter = kind === 'ndjson' ? new NdjsonLineCounter(limit) : new JsonItemCounter(limit, { topLevel: true });
+      const body = await readBody(c.env.incoming, deps.limits, counter).catch(tooManyRecords(limit));
+      const items = parseRecords(body, kind, limit);
 
       const ctx = { tenantOverride: principal.tenant, receivedAtNanos: nowNanos(), retention: deps.retention };
       const events: AuditEvent[] = [];
@@ -100,6 +102,19 @@ export function auditJsonHandler(deps: AuditJsonDeps) {
       return jsonError(c, httpError);
     }
   };
+}
+
+const tooManyRecords = (limit: number) => (error: unknown): never => {
+  if (error instanceof RecordLimitError) throw payloadTooLarge(`more than ${limit} records in the request (the limit per request)`);
+  throw error;
+};
+
+function parseRecords(body: Buffer, kind: BodyKind, maxRecords: number) {
+  try {
+    return parseAuditBody(body, kind, maxRecords);
+  } catch (error) {
+    return tooManyRecords(maxRecords)(error);
+  }
 }
 
 function jsonError(c: Context, error: HttpError): Response {

@@ -1,7 +1,9 @@
 /**
  * The body of POST /v1/audit: one JSON object, a JSON array of objects, or NDJSON. A body
  * that is not JSON at all is a 400; inside a batch, an unusable item is reported by index.
+ * Records are counted on the bytes before any is parsed (RecordLimitError past the limit).
  */
+import { countJsonItems, countNdjsonLines } from '../../../pipelines/json/count-items.js';
 import { badRequest } from '../../errors.js';
 
 export type BodyKind = 'json' | 'ndjson';
@@ -13,7 +15,9 @@ export interface ParsedItem {
   error?: string;
 }
 
-export function parseAuditBody(body: Buffer, kind: BodyKind): ParsedItem[] {
+export function parseAuditBody(body: Buffer, kind: BodyKind, maxRecords = Number.MAX_SAFE_INTEGER): ParsedItem[] {
+  if (kind === 'ndjson') countNdjsonLines(body, maxRecords);
+  else countJsonItems(body, maxRecords, { topLevel: true });
   const text = body.toString('utf8');
   if (kind === 'ndjson') {
     const items: ParsedItem[] = [];

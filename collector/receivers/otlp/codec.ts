@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import type { ExportLogsServiceRequest, ExportLogsServiceResponse } from '../../../schemas/otlp.js';
 import { projectRoot } from '../../paths.js';
+import { countJsonItems } from '../../../pipelines/json/count-items.js';
+import { RecordLimitError } from '../record-limit.js';
 import { decodeExportLogsRequest } from './protobuf-decoder.js';
 
 export type OtlpEncoding = 'protobuf' | 'json';
@@ -31,10 +33,11 @@ export const ExportLogsServiceRequestType = root.lookupType('opentelemetry.proto
 const ExportLogsServiceResponseType = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse');
 const StatusType = root.lookupType('google.rpc.Status');
 
-export function decodeProtobuf(body: Uint8Array): ExportLogsServiceRequest {
+export function decodeProtobuf(body: Uint8Array, maxRecords?: number): ExportLogsServiceRequest {
   try {
-    return decodeExportLogsRequest(body);
+    return decodeExportLogsRequest(body, maxRecords);
   } catch (error) {
+    if (error instanceof RecordLimitError) throw error;
     throw new DecodeError(`invalid protobuf ExportLogsServiceRequest: ${(error as Error).message}`);
   }
 }
@@ -53,7 +56,9 @@ function assertList(value: unknown, path: string): unknown[] {
   return value;
 }
 
-export function decodeJson(body: Uint8Array): ExportLogsServiceRequest {
+/** Throws RecordLimitError, before parsing, when the body holds more than `maxRecords` logRecords. */
+export function decodeJson(body: Uint8Array, maxRecords = Number.MAX_SAFE_INTEGER): ExportLogsServiceRequest {
+  countJsonItems(body, maxRecords, { keys: ['logRecords'] });
   let parsed: unknown;
   try {
     const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
@@ -75,8 +80,8 @@ export function decodeJson(body: Uint8Array): ExportLogsServiceRequest {
   return parsed as ExportLogsServiceRequest;
 }
 
-export function decodeRequest(body: Uint8Array, encoding: OtlpEncoding): ExportLogsServiceRequest {
-  return encoding === 'protobuf' ? decodeProtobuf(body) : decodeJson(body);
+export function decodeRequest(body: Uint8Array, encoding: OtlpEncoding, maxRecords?: number): ExportLogsServiceRequest {
+  return encoding === 'protobuf' ? decodeProtobuf(body, maxRecords) : decodeJson(body, maxRecords);
 }
 
 export function contentTypeOf(encoding: OtlpEncoding): string {

@@ -12,6 +12,7 @@
 import { isUtf8 } from 'node:buffer';
 import protobuf from 'protobufjs';
 import type { AnyValue, ExportLogsServiceRequest, KeyValue, LogRecord, ResourceLogs, ScopeLogs } from '../../../schemas/otlp.js';
+import { RecordLimitError } from '../record-limit.js';
 
 export class ProtobufDecodeError extends Error {}
 
@@ -23,7 +24,8 @@ const FIXED32 = 5;
 /** Deepest nesting of AnyValue arrays/kvlists the decoder follows. */
 const MAX_DEPTH = 64;
 
-type Reader = Omit<protobuf.Reader, 'buf'> & { buf: Buffer };
+/** protobufjs's Reader plus the records left before the request passes its limit. */
+type Reader = Omit<protobuf.Reader, 'buf'> & { buf: Buffer; recordsLeft: number; recordLimit: number };
 
 function fail(message: string): never {
   throw new ProtobufDecodeError(message);
@@ -222,6 +224,8 @@ function readScopeLogs(r: Reader, end: number): ScopeLogs {
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 2 && wire === LEN) {
+      // Counted before decoding, so an oversized request stops here (an empty LogRecord is 2 bytes).
+      if (--r.recordsLeft < 0) throw new RecordLimitError(r.recordLimit);
       const recordEnd = endOf(r);
       const start = r.pos;
       const record = readLogRecord(r, recordEnd);
@@ -264,9 +268,12 @@ function readResourceLogs(r: Reader, end: number): ResourceLogs {
   return { resource: { attributes }, scopeLogs, schemaUrl };
 }
 
-export function decodeExportLogsRequest(body: Uint8Array): ExportLogsServiceRequest {
+/** Throws RecordLimitError as soon as the request holds more than `maxRecords` LogRecords. */
+export function decodeExportLogsRequest(body: Uint8Array, maxRecords = Number.MAX_SAFE_INTEGER): ExportLogsServiceRequest {
   const buffer = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const r = protobuf.Reader.create(buffer) as unknown as Reader;
+  r.recordsLeft = maxRecords;
+  r.recordLimit = maxRecords;
   const resourceLogs: ResourceLogs[] = [];
   try {
     while (r.pos < r.len) {
@@ -275,7 +282,7 @@ export function decodeExportLogsRequest(body: Uint8Array): ExportLogsServiceRequ
       else r.skipType(tag & 7);
     }
   } catch (error) {
-    if (error instanceof ProtobufDecodeError) throw error;
+    if (error instanceof ProtobufDecodeError || error instanceof RecordLimitError) throw error;
     // protobufjs reports truncation and bad wire types as RangeError/Error.
     throw new ProtobufDecodeError((error as Error).message);
   }
