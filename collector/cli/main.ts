@@ -11,6 +11,7 @@ import { StartupError, startSidecar } from '../sidecar.js';
 import { StoreLockedError } from '../store/clickhouse-client.js';
 import { runMigrate } from './migrate.js';
 import { runSql } from './sql.js';
+import { exitOnUncaughtError, restoreFatalSignalDefaults } from '../fatal-signals.js';
 
 const USAGE = `usage: audit-sidecar <command> [options]
 
@@ -31,6 +32,8 @@ async function start(configPath: string | undefined): Promise<number> {
   const config = await loadConfig(configPath);
   const log = createLogger(config.logLevel, { collector_id: config.collectorId });
   const sidecar = await startSidecar(config, log);
+  restoreFatalSignalDefaults();
+  exitOnUncaughtError(log);
   return new Promise<number>((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
