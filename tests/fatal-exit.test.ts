@@ -67,7 +67,7 @@ service:
   req.on('error', () => {}); // the server dies mid-request
   req.end(body);
 
-  const result = await Promise.race([exited, new Promise<undefined>((resolve) => setTimeout(resolve, 30_000))]);
+  const result = await Promise.race([exited, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 30_000))]);
   expect(result, 'the process is still alive 30 s after the request').toBeDefined();
   expect(fatalAt, `no heap-out-of-memory report; stderr: ${stderr.slice(-500)}`).toBeDefined();
   expect(result!.at - fatalAt!).toBeLessThan(5000);
