@@ -19,7 +19,8 @@ import { eventRoutes } from './events/routes.js';
 import { EventQueries } from './events/queries.js';
 import { queryRoute } from './query-route.js';
 import { closeClients, openClient } from '../store/clickhouse-client.js';
-import type { ClickHouseClient } from '@clickhouse/client';
+import { ANALYST_TABLES } from '../store/analyst-sql.js';
+import { SqlRunner } from './sql-runner.js';
 import type { ApiEnv } from './env.js';
 
 export interface ApiDeps {
@@ -52,7 +53,7 @@ export interface ApiClients {
   /** Pages, events, exports and the live tail. */
   queries: EventQueries;
   /** Analysts' SQL, read-only. */
-  sql: ClickHouseClient;
+  sql: SqlRunner;
 }
 
 export function createApiApp(deps: ApiDeps, clients: ApiClients) {
@@ -90,7 +91,7 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
   app.use('/api/v1/query', requireScope(deps.auth, 'admin'));
   app.route(
     '/api/v1/query',
-    queryRoute(clients.sql, { maxExecutionSeconds: Math.ceil(api.sql.timeoutMs / 1000), maxResultRows: api.sql.maxResultRows, maxMemoryBytes: api.sql.maxMemoryBytes }),
+    queryRoute(clients.sql),
   );
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
@@ -137,14 +138,18 @@ function registerExportMetrics(deps: ApiDeps): void {
 export async function startApiServer(deps: ApiDeps): Promise<Listener> {
   const api = deps.config.api!;
   const readClient = openClient(deps.config.store, 'audit-sidecar-api');
-  const sqlClient = openClient(deps.config.store, 'audit-sidecar-sql');
-  const clients = { queries: new EventQueries(readClient, deps.config.store.database, Math.ceil(api.queryTimeoutMs / 1000)), sql: sqlClient };
+  const sql = new SqlRunner(
+    (role) => openClient(deps.config.store, `audit-sidecar-sql-${role}`),
+    { database: deps.config.store.database, tables: ANALYST_TABLES },
+    { maxExecutionSeconds: Math.ceil(api.sql.timeoutMs / 1000), maxResultRows: api.sql.maxResultRows, maxMemoryBytes: api.sql.maxMemoryBytes },
+  );
+  const clients = { queries: new EventQueries(readClient, deps.config.store.database, Math.ceil(api.queryTimeoutMs / 1000)), sql };
   registerExportMetrics(deps);
   let listener: Listener;
   try {
     listener = await listen(createApiApp(deps, clients).fetch, api.host, api.port);
   } catch (error) {
-    await closeClients([readClient, sqlClient], deps.config.store.endpoint);
+    await closeClients([readClient, ...sql.connections], deps.config.store.endpoint);
     throw error;
   }
   deps.log.info('api listening', { url: listener.url });
@@ -152,7 +157,7 @@ export async function startApiServer(deps: ApiDeps): Promise<Listener> {
     url: listener.url,
     close: async () => {
       await listener.close();
-      await closeClients([readClient, sqlClient], deps.config.store.endpoint);
+      await closeClients([readClient, ...sql.connections], deps.config.store.endpoint);
     },
   };
 }

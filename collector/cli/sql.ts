@@ -1,6 +1,7 @@
 import type { DataFormat } from '@clickhouse/client';
 import type { SidecarConfig } from '../config/load.js';
 import { closeClients, openClient } from '../store/clickhouse-client.js';
+import { ANALYST_TABLES, checkAnalystSql } from '../store/analyst-sql.js';
 
 export interface SqlOptions {
   format: string;
@@ -52,9 +53,12 @@ export async function runSql(config: SidecarConfig, sql: string, options: SqlOpt
     return 2;
   }
   const client = openClient(config.store, 'audit-sidecar-sql');
+  const parser = options.write ? undefined : openClient(config.store, 'audit-sidecar-sql-parser');
   try {
+    // Read-only runs what analysts may run through the API, checked the same way.
+    const statement = parser ? await checkAnalystSql(parser, sql, { database: config.store.database, tables: ANALYST_TABLES }) : sql.replace(/;\s*$/, '');
     const result = await client.exec({
-      query: sql.replace(/;\s*$/, ''),
+      query: statement,
       // default_format applies when the statement has no FORMAT clause of its own.
       clickhouse_settings: { default_format: options.format as DataFormat, ...(options.write ? {} : { readonly: '1' }) },
     });
@@ -64,6 +68,6 @@ export async function runSql(config: SidecarConfig, sql: string, options: SqlOpt
     process.stderr.write(`audit-sidecar sql: ${(error as Error).message}\n`);
     return 1;
   } finally {
-    await closeClients([client], config.store.endpoint);
+    await closeClients(parser ? [client, parser] : [client], config.store.endpoint);
   }
 }
