@@ -11,6 +11,7 @@ import { ExportService } from './export/export-service.js';
 import { startApiServer } from './api/server.js';
 import type { Listener } from './http/listen.js';
 import { Metrics } from './telemetry/metrics.js';
+import { installSecretBox, loadSecretBox } from './export/secrets.js';
 
 export interface Sidecar {
   readonly ingestUrl: string;
@@ -36,6 +37,7 @@ export async function startSidecar(config: SidecarConfig, log: Logger): Promise<
       throw new StartupError(`${key}: refusing to listen on ${host} without auth; configure auth.tokens or listen on 127.0.0.1`);
     }
   }
+  installSecretBox(await loadSecretBox(config.secrets));
   const metrics = new Metrics();
   const store = await EventStore.open(config.store, { collectorId: config.collectorId, batch: config.batch, log, metrics });
   let exports: ExportService | undefined;

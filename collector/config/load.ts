@@ -3,6 +3,7 @@
  * shape components use. Every problem is reported at once, each with its key path.
  */
 import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { configSchema, crossReferenceProblems, problemOf, type RawConfig } from './schema.js';
 import { substituteEnv, type Environment } from './env-substitution.js';
@@ -68,6 +69,8 @@ export interface SidecarConfig {
   /** Downstream OTLP/HTTP receivers from `exporters: otlphttp/NAME` used by a pipeline. */
   destinations: Destination[];
   tokens: TokenConfig[];
+  /** service.secrets: the key sealing destination header values at rest (see export/secrets.ts). */
+  secrets: { key: string | undefined; keyFile: string; previousKeys: string[] };
 }
 
 function splitHostPort(endpoint: string): ListenAddress {
@@ -162,5 +165,10 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
     },
     destinations: destinationsOf(raw),
     tokens: raw.auth.tokens.map((t) => ({ token: t.token, tenant: t.tenant, scopes: t.scopes })),
+    secrets: {
+      key: raw.service.secrets.key,
+      keyFile: resolve(raw.service.secrets.key_file ?? join(clickhouse.endpoint.startsWith('embedded://') ? clickhouse.endpoint.slice('embedded://'.length) : 'data', 'secrets.key')),
+      previousKeys: raw.service.secrets.previous_keys,
+    },
   };
 }

@@ -159,6 +159,16 @@ export const configSchema = z
         .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'expected 1-128 characters of letters, digits, . _ : -')
         .default('local'),
       pipelines: z.record(z.string(), pipeline),
+      /** Destination header values are sealed at rest under this key (32 bytes: 64 hex digits or base64). */
+      secrets: z
+        .strictObject({
+          key: z.string().min(1, 'set a key, e.g. ${env:AUDIT_SIDECAR_SECRETS_KEY}').optional(),
+          /** Without `key`: a key file, made with mode 0600 when missing (default: secrets.key in the data directory). */
+          key_file: z.string().min(1).optional(),
+          /** Keys values may still be sealed with; they are sealed again under `key` at start. */
+          previous_keys: z.array(z.string().min(1)).default([]),
+        })
+        .default({ previous_keys: [] }),
       telemetry: z
         .strictObject({
           logs: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),
