@@ -5,6 +5,7 @@
  */
 import { countJsonItems, countNdjsonLines } from '../../../pipelines/json/count-items.js';
 import { badRequest } from '../../errors.js';
+import { decodeUtf8 } from '../utf8.js';
 
 export type BodyKind = 'json' | 'ndjson';
 
@@ -18,7 +19,12 @@ export interface ParsedItem {
 export function parseAuditBody(body: Buffer, kind: BodyKind, maxRecords = Number.MAX_SAFE_INTEGER): ParsedItem[] {
   if (kind === 'ndjson') countNdjsonLines(body, maxRecords);
   else countJsonItems(body, maxRecords, { topLevel: true });
-  const text = body.toString('utf8');
+  let text: string;
+  try {
+    text = decodeUtf8(body);
+  } catch (error) {
+    throw badRequest((error as Error).message);
+  }
   if (kind === 'ndjson') {
     const items: ParsedItem[] = [];
     for (const line of text.split('\n')) {

@@ -9,6 +9,7 @@ import type { ExportLogsServiceRequest, ExportLogsServiceResponse } from '../../
 import { projectRoot } from '../../paths.js';
 import { countJsonItems } from '../../../pipelines/json/count-items.js';
 import { RecordLimitError } from '../record-limit.js';
+import { decodeUtf8, InvalidUtf8Error } from '../utf8.js';
 import { decodeExportLogsRequest } from './protobuf-decoder.js';
 
 export type OtlpEncoding = 'protobuf' | 'json';
@@ -61,9 +62,9 @@ export function decodeJson(body: Uint8Array, maxRecords = Number.MAX_SAFE_INTEGE
   countJsonItems(body, maxRecords, { keys: ['logRecords'] });
   let parsed: unknown;
   try {
-    const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
-    parsed = JSON.parse(text.replace(INT64_NUMBER_FIELDS, '"$1"$2"$3"'));
+    parsed = JSON.parse(decodeUtf8(body).replace(INT64_NUMBER_FIELDS, '"$1"$2"$3"'));
   } catch (error) {
+    if (error instanceof InvalidUtf8Error) throw new DecodeError(error.message);
     throw new DecodeError(`invalid JSON: ${(error as Error).message}`);
   }
   if (!isObject(parsed)) throw new DecodeError('an OTLP/JSON ExportLogsServiceRequest must be a JSON object');
