@@ -296,6 +296,14 @@ describe('POST /api/v1/query', () => {
   });
 });
 
+describe('metrics', () => {
+  it('are for tokens not bound to a tenant: they count every tenant and name every destination', async () => {
+    expect((await get('/metrics', ACME)).status).toBe(403);
+    expect((await fetch(`${sidecar.apiUrl}/metrics`)).status).toBe(401);
+    expect((await get('/metrics')).status).toBe(200);
+  });
+});
+
 describe('health', () => {
   it('is ready while the store answers, and 503 once it is gone', async () => {
     expect((await fetch(`${sidecar.apiUrl}/readyz`)).status).toBe(200);

@@ -32,10 +32,11 @@ export interface ApiDeps {
   log: Logger;
 }
 
-function requireScope(auth: TokenVerifier, scope: Scope, unboundOnly = false): MiddlewareHandler<ApiEnv> {
+/** `unboundOnly`: why a tenant-bound token is refused (what the route shows spans tenants). */
+function requireScope(auth: TokenVerifier, scope: Scope, unboundOnly?: string): MiddlewareHandler<ApiEnv> {
   return async function authorize(c, next) {
     const principal = auth.authenticate(c.req.header('authorization'), scope);
-    if (unboundOnly && principal.tenant !== undefined) throw forbidden('destinations are managed with a token not bound to a tenant');
+    if (unboundOnly && principal.tenant !== undefined) throw forbidden(unboundOnly);
     c.set('principal', principal);
     await next();
   };
@@ -72,11 +73,13 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
     const ready = await deps.store.ping().catch(() => false);
     return c.json({ status: ready ? 'ready' : 'store unreachable' }, ready ? 200 : 503);
   });
-  app.get('/metrics', requireScope(deps.auth, 'read'), async (c) =>
+  // Metrics count every tenant's records and name every destination.
+  app.get('/metrics', requireScope(deps.auth, 'read', 'metrics are read with a token not bound to a tenant'), async (c) =>
     c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
   );
-  app.use('/api/v1/destinations/*', requireScope(deps.auth, 'admin', true));
-  app.use('/api/v1/destinations', requireScope(deps.auth, 'admin', true));
+  const destinationsAdmin = 'destinations are managed with a token not bound to a tenant';
+  app.use('/api/v1/destinations/*', requireScope(deps.auth, 'admin', destinationsAdmin));
+  app.use('/api/v1/destinations', requireScope(deps.auth, 'admin', destinationsAdmin));
   app.route('/api/v1/destinations', destinationRoutes(deps.exports));
   app.use('/api/v1/events/*', requireScope(deps.auth, 'read'));
   app.use('/api/v1/events', requireScope(deps.auth, 'read'));
