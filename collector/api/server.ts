@@ -150,7 +150,11 @@ export async function startApiServer(deps: ApiDeps): Promise<Listener> {
   registerExportMetrics(deps);
   let listener: Listener;
   try {
-    listener = await listen(createApiApp(deps, clients).fetch, api.host, api.port);
+    listener = await listen(createApiApp(deps, clients).fetch, api.host, api.port, {
+      headersTimeoutMs: api.headersTimeoutMs,
+      requestTimeoutMs: api.requestTimeoutMs,
+      maxConnections: api.maxConnections,
+    });
   } catch (error) {
     await closeClients([readClient, ...sql.connections], deps.config.store.endpoint);
     throw error;

@@ -49,6 +49,8 @@ export interface SidecarConfig {
     maxDecompressedBytes: number;
     maxRecordsPerRequest: number;
     requestTimeoutMs: number;
+    headersTimeoutMs: number;
+    maxConnections: number;
   };
   /** Plain JSON audit events on /v1/audit; undefined when the receiver is not configured. */
   auditJson:
@@ -60,6 +62,9 @@ export interface SidecarConfig {
   api:
     | (ListenAddress & {
         allowPrivateDestinations: boolean;
+        headersTimeoutMs: number;
+        requestTimeoutMs: number;
+        maxConnections: number;
         queryTimeoutMs: number;
         maxExportDays: number;
         stream: { heartbeatMs: number; maxBufferedBytes: number; slowClientMs: number };
@@ -128,6 +133,8 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
       maxDecompressedBytes: http?.max_decompressed_body_size ?? 20 * 1024 * 1024,
       maxRecordsPerRequest: http?.max_records_per_request ?? 100_000,
       requestTimeoutMs: http?.request_timeout ?? 30_000,
+      headersTimeoutMs: http?.read_header_timeout ?? 10_000,
+      maxConnections: http?.max_connections ?? 1024,
     },
     // Like a collector, a receiver runs only when a pipeline uses it.
     auditJson: (raw.receivers.audit_json && Object.values(raw.service.pipelines).some((p) => p.receivers.includes('audit_json')) && {
@@ -150,6 +157,9 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
     api: raw.extensions.api && {
       ...splitHostPort(raw.extensions.api.endpoint),
       allowPrivateDestinations: raw.extensions.api.allow_private_destinations,
+      headersTimeoutMs: raw.extensions.api.read_header_timeout,
+      requestTimeoutMs: raw.extensions.api.request_timeout,
+      maxConnections: raw.extensions.api.max_connections,
       queryTimeoutMs: raw.extensions.api.query_timeout,
       maxExportDays: raw.extensions.api.max_export_days,
       stream: {

@@ -31,6 +31,10 @@ const httpReceiver = z.strictObject({
   max_records_per_request: count(100_000),
   /** Time a client has to send its request body. */
   request_timeout: duration(30_000),
+  /** Time a client has to send a request's headers. */
+  read_header_timeout: duration(10_000),
+  /** Connections open at once on the ingest listener; more are closed on accept. */
+  max_connections: count(1024),
 });
 
 const otlpReceiver = z.strictObject({
@@ -143,6 +147,11 @@ export const configSchema = z
             stream: z
               .strictObject({ heartbeat: duration(15_000), max_buffered_bytes: size(1024 * 1024), slow_client_timeout: duration(30_000) })
               .default({ heartbeat: 15_000, max_buffered_bytes: 1024 * 1024, slow_client_timeout: 30_000 }),
+            /** Time a client has to send a request's headers, and the whole request (body included). */
+            read_header_timeout: duration(10_000),
+            request_timeout: duration(30_000),
+            /** Connections open at once on the API listener (live tails included); more are closed on accept. */
+            max_connections: count(1024),
             /** Limits of POST /api/v1/query. */
             sql: z
               .strictObject({ timeout: duration(30_000), max_result_rows: count(100_000), max_memory_usage: size(1024 * MiB) })
