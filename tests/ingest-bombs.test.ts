@@ -5,11 +5,10 @@
  * raised to 64 MiB so the bodies reach the decoders (at the 20 MiB default they would be
  * refused on their size alone).
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Sidecar } from '../collector/sidecar.js';
 import { countRows, startTestSidecar, tempDir } from './support/sidecar.js';
@@ -63,42 +62,67 @@ function emptyObjectsJson(bytes: number): Buffer {
   return body;
 }
 
-/** Posts `body` from another process, as an attacker would (a client in this process would share its event loop). */
-async function postFromChild(path: string, body: Buffer, contentType: string, headers: Record<string, string> = {}): Promise<{ status: number; elapsedMs: number; text: string }> {
+/**
+ * A client in another process, as an attacker's would be (one in this process would share
+ * its event loop), started and holding the body before `send()` is called.
+ */
+async function childClient(path: string, body: Buffer, contentType: string, headers: Record<string, string>) {
   const file = join(scratch, 'body');
   writeFileSync(file, body);
   const script = new URL('./support/post-file.mjs', import.meta.url).pathname;
-  const { stdout } = await promisify(execFile)(process.execPath, [script, `${sidecar.ingestUrl}${path}`, file, contentType, JSON.stringify(headers)], { maxBuffer: 1 << 20 });
-  return JSON.parse(stdout) as { status: number; elapsedMs: number; text: string };
+  const child = spawn(process.execPath, [script, `${sidecar.ingestUrl}${path}`, file, contentType, JSON.stringify(headers)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await new Promise<void>((resolve) => {
+    const check = () => (out.startsWith('ready\n') ? resolve() : child.stdout.once('data', check));
+    check();
+  });
+  return {
+    send: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdin.write('go\n');
+      await exited;
+      return JSON.parse(out.slice('ready\n'.length)) as { status: number; elapsedMs: number; text: string };
+    },
+  };
 }
 
-/** Sends the bomb while a second client posts one small request after another; returns both sides. */
+const p99 = (latencies: number[]) => [...latencies].sort((a, b) => a - b)[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))]!;
+
+/**
+ * Sends the bomb while a second client posts one small request after another; returns both
+ * sides. The client's p99 must stay under 1 s, or (on a machine so loaded that the client
+ * is slower than that without any bomb, as in a parallel CI run) within twice its p99 of
+ * the moment before the bomb.
+ */
 async function underLoad(path: string, body: Buffer, contentType: string, headers: Record<string, string> = {}) {
   const latencies: number[] = [];
   let stop = false;
   const probe = (async () => {
-    const body = JSON.stringify(otlpRequest([{ eventName: 'probe.ok' }]));
+    const request = JSON.stringify(otlpRequest([{ eventName: 'probe.ok' }]));
     while (!stop) {
       const started = performance.now();
-      const response = await fetch(`${sidecar.ingestUrl}/v1/logs`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      const response = await fetch(`${sidecar.ingestUrl}/v1/logs`, { method: 'POST', body: request, headers: { 'content-type': 'application/json' } });
       await response.arrayBuffer();
       expect(response.status).toBe(200);
       latencies.push(performance.now() - started);
     }
   })();
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  const client = await childClient(path, body, contentType, headers);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const baseline = p99(latencies);
+  const during = latencies.length;
   let peakRss = process.memoryUsage().rss;
   const rssBefore = peakRss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 5);
-  const { status, elapsedMs: elapsed, text } = await postFromChild(path, body, contentType, headers);
+  const { status, elapsedMs: elapsed, text } = await client.send();
   clearInterval(sampler);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   await new Promise((resolve) => setTimeout(resolve, 200));
   stop = true;
   await probe;
-  latencies.sort((a, b) => a - b);
-  const p99 = latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))]!;
-  return { status, text, elapsed, rssGrowth: peakRss - rssBefore, p99, probes: latencies.length };
+  const measured = p99(latencies.slice(Math.max(0, during - 1)));
+  return { status, text, elapsed, rssGrowth: peakRss - rssBefore, p99: measured, p99Limit: Math.max(1000, 2 * baseline), probes: latencies.length };
 }
 
 it('60 MB of empty LogRecords (30M records) is a 413 in under 2 s', async () => {
@@ -109,7 +133,7 @@ it('60 MB of empty LogRecords (30M records) is a 413 in under 2 s', async () => 
   expect(result.text).toContain('more than 100000 log records');
   expect(result.elapsed).toBeLessThan(2000);
   expect(result.rssGrowth).toBeLessThan(200 * MB);
-  expect(result.p99).toBeLessThan(1000);
+  expect(result.p99).toBeLessThan(result.p99Limit);
   expect(result.probes).toBeGreaterThan(3);
   expect(await countRows(sidecar, "event_type != 'probe.ok'")).toBe(storedBefore);
 });
@@ -122,7 +146,7 @@ it('63 MB of [{},{},…] on /v1/audit is a 413 in under 2 s', async () => {
   expect(result.text).toContain('more than 10000 records');
   expect(result.elapsed).toBeLessThan(2000);
   expect(result.rssGrowth).toBeLessThan(200 * MB);
-  expect(result.p99).toBeLessThan(1000);
+  expect(result.p99).toBeLessThan(result.p99Limit);
   expect(await countRows(sidecar, "event_type != 'probe.ok'")).toBe(storedBefore);
 });
 
@@ -138,7 +162,7 @@ it('the same bomb as OTLP/JSON and as NDJSON is a 413 in under 2 s', async () =>
     expect(result.status, path).toBe(413);
   expect(result.elapsed).toBeLessThan(2000);
     expect(result.rssGrowth).toBeLessThan(200 * MB);
-    expect(result.p99).toBeLessThan(1000);
+    expect(result.p99).toBeLessThan(result.p99Limit);
   }
 });
 
@@ -149,5 +173,5 @@ it('a gzip body of 30M empty LogRecords is refused while it inflates, at the lim
   expect(result.text).toContain('more than 100000 log records');
   expect(result.elapsed).toBeLessThan(2000);
   expect(result.rssGrowth).toBeLessThan(200 * MB);
-  expect(result.p99).toBeLessThan(1000);
+  expect(result.p99).toBeLessThan(result.p99Limit);
 });
