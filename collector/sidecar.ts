@@ -15,6 +15,7 @@ import { StartupError } from './errors.js';
 import { checkPortsFree } from './http/check-ports.js';
 import { waitForStore } from './store/wait-for-store.js';
 import { startIntegrity } from './integrity/open-sealer.js';
+import { installSecretBox, loadSecretBox } from './export/secrets.js';
 
 export interface Sidecar {
   readonly ingestUrl: string;
@@ -46,6 +47,7 @@ export async function startSidecar(config: SidecarConfig, log: Logger): Promise<
     ...(config.api ? [{ key: 'extensions.api.endpoint', host: config.api.host, port: config.api.port }] : []),
   ]);
   await waitForStore(config.store, log);
+  installSecretBox(await loadSecretBox(config.secrets));
   const metrics = new Metrics();
   const store = await EventStore.open(config.store, {
     collectorId: config.collectorId,

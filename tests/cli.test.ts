@@ -138,7 +138,10 @@ describe('audit-sidecar CLI', () => {
 
     const refused = run(['sql', 'DROP TABLE audit.events', '--config', config]);
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toContain('readonly');
+    expect(refused.stderr).toContain('Drop statements are not allowed');
+    const internal = run(['sql', 'SELECT * FROM audit.destinations', '--config', config]);
+    expect(internal.status).toBe(1);
+    expect(internal.stderr).toContain('not open to analysts');
   });
 
   it('sql goes through the running sidecar\'s API when there is one', async () => {

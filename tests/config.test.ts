@@ -67,7 +67,7 @@ describe('units', () => {
 describe('config validation', () => {
   it('fills defaults from a minimal document', () => {
     const config = resolveConfig(minimal(), {});
-    expect(config.ingest).toMatchObject({ host: '127.0.0.1', port: 4318, maxBodyBytes: 64 * 1024 * 1024, maxDecompressedBytes: 64 * 1024 * 1024 });
+    expect(config.ingest).toMatchObject({ host: '127.0.0.1', port: 4318, maxBodyBytes: 64 * 1024 * 1024, maxDecompressedBytes: 20 * 1024 * 1024 });
     expect(config.batch).toEqual({ maxRows: 20_000, maxAgeMs: 1_000, maxPendingRows: 200_000 });
     expect(config.store).toMatchObject({ endpoint: 'embedded://./data', database: 'audit', retention: { defaultDays: 90, tenants: {} } });
     expect(config.collectorId).toBe('local');
@@ -121,7 +121,7 @@ describe('config validation', () => {
     expect(problems).toContain('exporters.otlphttp/siem.endpoint: must be an http(s) URL');
     expect(problems).toContain('exporters.otlphttp/siem.max_batch_size: must be an integer from 1 to 1000');
     expect(problems).toContain('exporters.otlphttp/siem.headers.Bad Name: header names must be HTTP tokens');
-    expect(problems).toContain('exporters.otlphttp/siem.headers.X-Ok: header values may not contain CR, LF or NUL');
+    expect(problems).toContain('exporters.otlphttp/siem.headers.X-Ok: header values must be visible ASCII');
     expect(problems).toContain('exporters.otlphttp/siem.headers.Content-Type: this header is set by the exporter');
     expect(problems).toContain('exporters.otlphttp/bad name: name OTLP/HTTP exporters otlphttp/NAME');
     expect(problems).toContain('exporters.kafka: unknown exporter');

@@ -5,7 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../collector/sidecar.js';
 import { attr, startReceiver, waitFor, type TestReceiver } from './support/otlp-receiver.js';
-import { startTestSidecar, tempDir, type TestConfigOptions } from './support/sidecar.js';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { queryRows, startTestSidecar, tempDir, type TestConfigOptions } from './support/sidecar.js';
 import { encodeProtobuf, otlpRequest } from './support/otlp.js';
 
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -75,6 +77,14 @@ describe('destinations admin API', () => {
       [{ name: 's', endpoint: receiver.url, max_batch_size: 1001 }, 'max_batch_size'],
       [{ name: 's', endpoint: 'ftp://siem.example.com/logs' }, 'endpoint'],
       [{ name: 's', endpoint: receiver.url, headers: { 'X-Key': 'a\r\nInjected: 1' } }, 'headers.X-Key'],
+      [{ name: 's', endpoint: receiver.url, headers: { 'X-Key': 'a\u2028b' } }, 'headers.X-Key'],
+      [{ name: 's', endpoint: receiver.url, headers: { 'X-Key': 'a\u0085b' } }, 'headers.X-Key'],
+      [{ name: 's', endpoint: receiver.url, headers: { 'X-Key': ' padded' } }, 'headers.X-Key'],
+      [{ name: 's', endpoint: receiver.url, headers: { 'X-Kéy': 'v' } }, 'headers.X-Kéy'],
+      [{ name: 's', endpoint: `${receiver.url}\r\nInjected: 1` }, 'endpoint'],
+      [{ name: 's', endpoint: `${receiver.url}\u2028` }, 'endpoint'],
+      [{ name: 'a\r\n{"level":"error"}', endpoint: receiver.url }, 'name'],
+      [{ name: 'a\u2028b', endpoint: receiver.url }, 'name'],
       [{ name: 's', endpoint: receiver.url, headers: { Host: 'evil' } }, 'headers.Host'],
       [{ name: 's', endpoint: receiver.url, headers: { 'Bad Header': 'x' } }, 'headers.Bad Header'],
       [{ endpoint: receiver.url }, 'name'],
@@ -163,9 +173,27 @@ describe('destinations admin API', () => {
     }
   });
 
-  it('deletes a destination', async () => {
+  it('never stores header values in clear; the key file is private to the owner', async () => {
+    const rows = await queryRows(sidecar, 'SELECT * FROM audit.destinations');
+    expect(rows.length).toBeGreaterThan(0);
+    const text = JSON.stringify(rows);
+    expect(text).not.toContain('s3cr3t');
+    expect(text).not.toContain('new-key');
+    expect(text).toContain('aes256gcm:');
+    expect(statSync(join(options.dataDir, 'secrets.key')).mode & 0o777).toBe(0o600);
+    // Nor through analysts' SQL, whatever the spelling.
+    for (const sql of ['SELECT * FROM audit.destinations FINAL', 'SELECT * FROM audit.`destinations`', 'SELECT * FROM merge(\'audit\', \'^dest\')']) {
+      const response = await api('POST', '/api/v1/query', { sql });
+      expect(response.status, sql).toBe(400);
+      expect(await response.text()).not.toContain('aes256gcm');
+    }
+  });
+
+  it('deletes a destination, and its secrets with it', async () => {
     expect((await api('DELETE', `/api/v1/destinations/${id}`)).status).toBe(204);
     expect((await api('GET', `/api/v1/destinations/${id}`)).status).toBe(404);
+    const rows = await queryRows<{ spec: string; deleted: number }>(sidecar, 'SELECT spec, deleted FROM audit.destinations WHERE id = {id:String}', { id });
+    expect(rows).toEqual([{ spec: '{}', deleted: 1 }]);
     await sidecar.stop();
     sidecar = await startTestSidecar(options);
     expect((await api('GET', `/api/v1/destinations/${id}`)).status).toBe(404);

@@ -250,9 +250,60 @@ describe('POST /api/v1/query', () => {
     expect((await sql('SELECT count() FROM audit.events')).status).toBe(200);
   });
 
+  it('runs one SELECT-like statement over the analyst tables, and refuses everything else', async () => {
+    for (const statement of [
+      "KILL QUERY WHERE query LIKE '%INSERT INTO%'",
+      'SYSTEM DROP MARK CACHE',
+      'SELECT 1; SELECT 2',
+      'SELECT query FROM system.processes',
+      'SHOW PROCESSLIST',
+      'SELECT * FROM `system`.`processes`',
+      'SELECT * FROM audit.destinations FINAL',
+      'SELECT * FROM audit.export_positions',
+      'SELECT count() FROM audit.events WHERE tenant_id IN audit.destinations',
+      "SELECT * FROM file('/etc/passwd', 'LineAsString')",
+      "SELECT * FROM url('http://127.0.0.1:1/', 'LineAsString')",
+      "SELECT * FROM merge('system', '^proc')",
+      'SELECT * FROM (SELECT * FROM system.one)',
+      'SELECT 1 FORMAT TSV',
+      "SELECT 1 INTO OUTFILE '/tmp/audit-sidecar-outfile'",
+      'DESCRIBE TABLE system.processes',
+      'SHOW TABLES FROM system',
+      'EXPLAIN SYNTAX KILL QUERY WHERE 1',
+    ]) {
+      const response = await sql(statement);
+      expect(response.status, statement).toBe(400);
+    }
+    for (const statement of [
+      "WITH t AS (SELECT tenant_id FROM audit.events) SELECT count() > 0 AS ok FROM t",
+      'SELECT count() > 0 AS ok FROM audit.events AS e WHERE e.tenant_id != \'\'',
+      'SELECT sum(number) = 45 AS ok FROM numbers(10)',
+      'DESCRIBE TABLE audit.events',
+      'EXPLAIN SELECT * FROM audit.events',
+      'SHOW TABLES FROM audit',
+    ]) {
+      const response = await sql(statement);
+      expect(response.status, `${statement}: ${await response.clone().text()}`).toBe(200);
+    }
+  });
+
+  it('a failed query leaves nothing behind for the next one', async () => {
+    expect((await sql('SELECT number FROM numbers(200000)')).status).toBe(400);
+    const good = await (await sql('SELECT 5 AS five')).json();
+    expect(good, JSON.stringify(good).slice(0, 300)).toEqual({ rows: [{ five: 5 }], row_count: 1 });
+  });
+
   it('needs an unbound admin token', async () => {
     expect((await sql('SELECT 1', READER)).status).toBe(403);
     expect((await sql('SELECT 1', ACME_ADMIN)).status).toBe(403);
+  });
+});
+
+describe('metrics', () => {
+  it('are for tokens not bound to a tenant: they count every tenant and name every destination', async () => {
+    expect((await get('/metrics', ACME)).status).toBe(403);
+    expect((await fetch(`${sidecar.apiUrl}/metrics`)).status).toBe(401);
+    expect((await get('/metrics')).status).toBe(200);
   });
 });
 

@@ -154,6 +154,18 @@ describe('rejected requests change nothing', () => {
     });
   });
 
+  it('400 naming the byte offset for invalid UTF-8 in OTLP/JSON', async () => {
+    await expectNothingStoredBy(async () => {
+      const text = JSON.stringify(otlpRequest([{ body: 'caf#' }]));
+      const at = Buffer.byteLength(text.slice(0, text.indexOf('#')));
+      const body = Buffer.from(text);
+      body[at] = 0xff;
+      const response = await post(body, JSON_TYPE);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { message: string }).message).toContain(`byte offset ${at}`);
+    });
+  });
+
   it('413 for more records than a request may hold', async () => {
     await expectNothingStoredBy(async () => {
       const response = await post(JSON.stringify(otlpRequest(Array.from({ length: 501 }, () => ({})))), JSON_TYPE);

@@ -235,6 +235,22 @@ describe('limits', () => {
     expect(body.errors).toEqual([{ index: 1, error: 'a string is longer than 1000 characters' }]);
   });
 
+  it('400 naming the byte offset for invalid UTF-8, storing nothing', async () => {
+    const prefix = Buffer.from('[{"event_type":"utf8.bad","actor":{"id":"a"},"message":"caf');
+    for (const [bad, type] of [
+      [Buffer.from([0xe9]), 'application/json'], // Latin-1 é
+      [Buffer.from([0xed, 0xa0, 0x80]), 'application/json'], // an encoded surrogate
+      [Buffer.from([0xc0, 0xaf]), 'application/x-ndjson'], // overlong
+    ] as const) {
+      const body = Buffer.concat([type === 'application/json' ? prefix : prefix.subarray(1), bad, Buffer.from(type === 'application/json' ? '"}]' : '"}\n')]);
+      const response = await fetch(`${sidecar.ingestUrl}/v1/audit`, { method: 'POST', headers: { 'content-type': type, authorization: `Bearer ${INGEST}` }, body });
+      expect(response.status).toBe(400);
+      const offset = type === 'application/json' ? prefix.length : prefix.length - 1;
+      expect(((await response.json()) as { error: string }).error).toContain(`byte offset ${offset}`);
+    }
+    expect(await countRows(sidecar, "event_type = 'utf8.bad'")).toBe(0);
+  });
+
   it('413 for more records than a request may hold', async () => {
     const response = await post('/v1/audit', Array.from({ length: 51 }, (_, i) => ({ event_type: 'limits.count', actor: { id: String(i) } })));
     expect(response.status).toBe(413);

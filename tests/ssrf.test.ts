@@ -26,6 +26,12 @@ describe('forbidden addresses', () => {
   it.each([
     '127.0.0.1', '127.255.0.9', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1',
     '0.0.0.0', '::1', '::', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:a9fe:a9fe', '64:ff9b::a9fe:a9fe',
+    // IPv4 embedded in IPv6: compatible, 6to4, SIIT, Teredo, NAT64 (local-use), mapped public
+    '::127.0.0.1', '::7f00:1', '2002:7f00:1::', '2002:808:808::1', '::ffff:0:7f00:1', '2001::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+    '64:ff9b:1::7f00:1', '::ffff:8.8.8.8',
+    // the rest of the registries: documentation, benchmarking, AS112, AMT, 6to4 relay, multicast, broadcast, reserved
+    '192.0.2.1', '198.18.0.1', '192.31.196.1', '192.52.193.1', '192.88.99.1', '224.0.0.1', '255.255.255.255', '240.0.0.1',
+    '2001:db8::1', '2001:2::1', '100::1', '3fff::1', '5f00::1', 'ff02::1', '4000::1',
   ])('%s is refused', (address) => {
     expect(isForbiddenAddress(address)).toBe(true);
   });
@@ -49,6 +55,11 @@ describe('saving a destination', () => {
     'http://192.168.0.10/v1/logs',
     'http://100.100.100.200/v1/logs',
     'http://[fd12:3456::1]/v1/logs',
+    'http://[::127.0.0.1]/v1/logs',
+    'http://[2002:7f00:1::]/v1/logs',
+    'http://[::ffff:0:7f00:1]/v1/logs',
+    'http://[2001::7f00:1]/v1/logs',
+    'http://[64:ff9b::7f00:1]/v1/logs',
   ])('refuses %s', async (endpoint) => {
     const response = await fetch(`${sidecar.apiUrl}/api/v1/destinations`, {
       method: 'POST',
@@ -58,7 +69,7 @@ describe('saving a destination', () => {
     expect(response.status).toBe(400);
     const body = (await response.json()) as { problems: Array<{ field: string; message: string }> };
     expect(body.problems[0]).toMatchObject({ field: 'endpoint' });
-    expect(body.problems[0]!.message).toMatch(/loopback, private, link-local or metadata address|cannot resolve/);
+    expect(body.problems[0]!.message).toMatch(/special-purpose address|cannot resolve/);
   });
 });
 

@@ -4,6 +4,7 @@
  * of reader has its own ClickHouse connection, so none can stall ingest or another.
  * Errors become responses in one place (onError).
  */
+import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono } from 'hono';
 import type { MiddlewareHandler } from 'hono';
 import type { Scope, TokenVerifier } from '../auth/tokens.js';
@@ -20,7 +21,8 @@ import { eventRoutes } from './events/routes.js';
 import { EventQueries } from './events/queries.js';
 import { queryRoute } from './query-route.js';
 import { closeClients, openClient } from '../store/clickhouse-client.js';
-import type { ClickHouseClient } from '@clickhouse/client';
+import { ANALYST_TABLES } from '../store/analyst-sql.js';
+import { SqlRunner } from './sql-runner.js';
 import type { ApiEnv } from './env.js';
 import { ExportJobs } from './exports/export-jobs.js';
 import { exportJobRoutes } from './exports/routes.js';
@@ -39,10 +41,11 @@ export interface ApiDeps {
   log: Logger;
 }
 
-function requireScope(auth: TokenVerifier, scope: Scope, unboundOnly = false): MiddlewareHandler<ApiEnv> {
+/** `unboundOnly`: why a tenant-bound token is refused (what the route shows spans tenants). */
+function requireScope(auth: TokenVerifier, scope: Scope, unboundOnly?: string): MiddlewareHandler<ApiEnv> {
   return async function authorize(c, next) {
     const principal = auth.authenticate(c.req.header('authorization'), scope);
-    if (unboundOnly && principal.tenant !== undefined) throw forbidden('destinations are managed with a token not bound to a tenant');
+    if (unboundOnly && principal.tenant !== undefined) throw forbidden(unboundOnly);
     c.set('principal', principal);
     await next();
   };
@@ -62,7 +65,7 @@ export interface ApiClients {
   /** Pages, events, exports and the live tail. */
   queries: EventQueries;
   /** Analysts' SQL, read-only. */
-  sql: ClickHouseClient;
+  sql: SqlRunner;
   /** Background export jobs, on a connection of their own. */
   jobs: ExportJobs;
   /** Verification and proofs: long scans kept off the readers' connection. */
@@ -93,11 +96,13 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
     }
     return c.json({ status: 'ready' }, 200);
   });
-  app.get('/metrics', requireScope(deps.auth, 'read'), async (c) =>
+  // Metrics count every tenant's records and name every destination.
+  app.get('/metrics', requireScope(deps.auth, 'read', 'metrics are read with a token not bound to a tenant'), async (c) =>
     c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
   );
-  app.use('/api/v1/destinations/*', requireScope(deps.auth, 'admin', true));
-  app.use('/api/v1/destinations', requireScope(deps.auth, 'admin', true));
+  const destinationsAdmin = 'destinations are managed with a token not bound to a tenant';
+  app.use('/api/v1/destinations/*', requireScope(deps.auth, 'admin', destinationsAdmin));
+  app.use('/api/v1/destinations', requireScope(deps.auth, 'admin', destinationsAdmin));
   app.route('/api/v1/destinations', destinationRoutes(deps.exports));
   app.use('/api/v1/events/*', requireScope(deps.auth, 'read'));
   app.use('/api/v1/events', requireScope(deps.auth, 'read'));
@@ -127,7 +132,7 @@ export function createApiApp(deps: ApiDeps, clients: ApiClients) {
   app.use('/api/v1/query', requireScope(deps.auth, 'admin'));
   app.route(
     '/api/v1/query',
-    queryRoute(clients.sql, { maxExecutionSeconds: Math.ceil(api.sql.timeoutMs / 1000), maxResultRows: api.sql.maxResultRows, maxMemoryBytes: api.sql.maxMemoryBytes }),
+    queryRoute(clients.sql),
   );
   app.all('/api/v1/query', (c) => {
     throw methodNotAllowed(c.req.method, c.req.path, ['POST']);
@@ -197,24 +202,29 @@ function registerExportMetrics(deps: ApiDeps): void {
 export async function startApiServer(deps: ApiDeps): Promise<Listener> {
   const api = deps.config.api!;
   const readClient = openClient(deps.config.store, 'audit-sidecar-api');
-  const sqlClient = openClient(deps.config.store, 'audit-sidecar-sql');
+  const sql = new SqlRunner(
+    (role) => openClient(deps.config.store, `audit-sidecar-sql-${role}`),
+    { database: deps.config.store.database, tables: ANALYST_TABLES },
+    { maxExecutionSeconds: Math.ceil(api.sql.timeoutMs / 1000), maxResultRows: api.sql.maxResultRows, maxMemoryBytes: api.sql.maxMemoryBytes },
+  );
   const jobClient = openClient(deps.config.store, 'audit-sidecar-export-jobs');
   const integrityClient = openClient(deps.config.store, 'audit-sidecar-integrity');
-  const opened = [readClient, sqlClient, jobClient, integrityClient];
+  const opened = () => [readClient, jobClient, integrityClient, ...sql.connections];
   const timeLimit = Math.ceil(api.queryTimeoutMs / 1000);
   let jobs: ExportJobs | undefined;
   let sockets: EventSockets | undefined;
   let listener: Listener;
   try {
     jobs = await ExportJobs.start(new EventQueries(jobClient, deps.config.store.database, timeLimit), api.exports, deps.log);
-    const clients = { queries: new EventQueries(readClient, deps.config.store.database, timeLimit), sql: sqlClient, jobs, integrity: integrityClient };
+    const clients = { queries: new EventQueries(readClient, deps.config.store.database, timeLimit), sql, jobs, integrity: integrityClient };
     registerExportMetrics(deps);
     sockets = new EventSockets({ queries: clients.queries, store: deps.store, auth: deps.auth, collectorId: deps.config.collectorId, stream: api.stream, log: deps.log });
     const upgrade = sockets.handleUpgrade.bind(sockets);
-    listener = await listen(createApiApp(deps, clients).fetch, api.host, api.port, upgrade);
+    const limits = { headersTimeoutMs: api.headersTimeoutMs, requestTimeoutMs: api.requestTimeoutMs, maxConnections: api.maxConnections };
+    listener = await listen(createApiApp(deps, clients).fetch, api.host, api.port, limits, upgrade);
   } catch (error) {
     await jobs?.stop();
-    await closeClients(opened, deps.config.store.endpoint);
+    await closeClients(opened(), deps.config.store.endpoint);
     throw error;
   }
   deps.log.info('api listening', { url: listener.url });
@@ -224,7 +234,7 @@ export async function startApiServer(deps: ApiDeps): Promise<Listener> {
       sockets!.close();
       await listener.close();
       await jobs!.stop();
-      await closeClients(opened, deps.config.store.endpoint);
+      await closeClients(opened(), deps.config.store.endpoint);
     },
   };
 }

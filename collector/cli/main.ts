@@ -13,6 +13,7 @@ import { runMigrate } from './migrate.js';
 import { DEFAULT_FORMAT, runSql } from './sql.js';
 import { runRotateKey, runVerify, runVerifyProof } from './integrity.js';
 import { runRetentionApply } from './retention.js';
+import { exitOnUncaughtError, restoreFatalSignalDefaults } from '../fatal-signals.js';
 
 const USAGE = `usage: audit-sidecar <command> [options]
 
@@ -39,6 +40,8 @@ async function start(configPath: string | undefined): Promise<number> {
   const config = await loadConfig(configPath);
   const log = createLogger(config.logLevel, { collector_id: config.collectorId });
   const sidecar = await startSidecar(config, log);
+  restoreFatalSignalDefaults();
+  exitOnUncaughtError(log);
   return new Promise<number>((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {

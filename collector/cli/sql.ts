@@ -4,6 +4,7 @@ import type { DataFormat } from '@clickhouse/client';
 import type { SidecarConfig } from '../config/load.js';
 import { closeClients, embeddedPath, isEmbedded, openClient, StoreLockedError } from '../store/clickhouse-client.js';
 import { API_FORMATS, formatRows } from './format-rows.js';
+import { ANALYST_TABLES, checkAnalystSql } from '../store/analyst-sql.js';
 
 export interface SqlOptions {
   format: string;
@@ -112,9 +113,12 @@ export async function runSql(config: SidecarConfig, sql: string, options: SqlOpt
     }
     throw error;
   }
+  const parser = options.write ? undefined : openClient(config.store, 'audit-sidecar-sql-parser');
   try {
+    // Read-only runs what analysts may run through the API, checked the same way.
+    const statement = parser ? await checkAnalystSql(parser, sql, { database: config.store.database, tables: ANALYST_TABLES }) : sql.replace(/;\s*$/, '');
     const result = await client.exec({
-      query: sql.replace(/;\s*$/, ''),
+      query: statement,
       // default_format applies when the statement has no FORMAT clause of its own.
       clickhouse_settings: { default_format: options.format as DataFormat, ...(options.write ? {} : { readonly: '1' }) },
     });
@@ -124,7 +128,7 @@ export async function runSql(config: SidecarConfig, sql: string, options: SqlOpt
     process.stderr.write(`audit-sidecar sql: ${(error as Error).message.split('\n')[0]}\n`);
     return 1;
   } finally {
-    await closeClients([client], config.store.endpoint);
+    await closeClients(parser ? [client, parser] : [client], config.store.endpoint);
   }
 }
 

@@ -69,6 +69,8 @@ export interface SidecarConfig {
     maxDecompressedBytes: number;
     maxRecordsPerRequest: number;
     requestTimeoutMs: number;
+    headersTimeoutMs: number;
+    maxConnections: number;
   };
   /** Plain JSON audit events on /v1/audit; undefined when the receiver is not configured. */
   auditJson:
@@ -83,6 +85,9 @@ export interface SidecarConfig {
     | (ListenAddress & {
         allowPrivateDestinations: boolean;
         recordAccess: boolean;
+        headersTimeoutMs: number;
+        requestTimeoutMs: number;
+        maxConnections: number;
         queryTimeoutMs: number;
         maxExportDays: number;
         stream: { heartbeatMs: number; maxBufferedBytes: number; slowClientMs: number };
@@ -93,6 +98,8 @@ export interface SidecarConfig {
   /** Downstream OTLP/HTTP receivers from `exporters: otlphttp/NAME` used by a pipeline. */
   destinations: Destination[];
   tokens: TokenConfig[];
+  /** service.secrets: the key sealing destination header values at rest (see export/secrets.ts). */
+  secrets: { key: string | undefined; keyFile: string; previousKeys: string[] };
 }
 
 function splitHostPort(endpoint: string): ListenAddress {
@@ -157,9 +164,11 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
     ingest: {
       ...splitHostPort(http?.endpoint ?? '127.0.0.1:4318'),
       maxBodyBytes: http?.max_request_body_size ?? 64 * 1024 * 1024,
-      maxDecompressedBytes: http?.max_decompressed_body_size ?? 64 * 1024 * 1024,
+      maxDecompressedBytes: http?.max_decompressed_body_size ?? 20 * 1024 * 1024,
       maxRecordsPerRequest: http?.max_records_per_request ?? 100_000,
       requestTimeoutMs: http?.request_timeout ?? 30_000,
+      headersTimeoutMs: http?.read_header_timeout ?? 10_000,
+      maxConnections: http?.max_connections ?? 1024,
     },
     // Like a collector, a receiver runs only when a pipeline uses it.
     auditJson: (raw.receivers.audit_json && Object.values(raw.service.pipelines).some((p) => p.receivers.includes('audit_json')) && {
@@ -198,6 +207,9 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
       ...splitHostPort(raw.extensions.api.endpoint),
       allowPrivateDestinations: raw.extensions.api.allow_private_destinations,
       recordAccess: raw.extensions.api.record_access,
+      headersTimeoutMs: raw.extensions.api.read_header_timeout,
+      requestTimeoutMs: raw.extensions.api.request_timeout,
+      maxConnections: raw.extensions.api.max_connections,
       queryTimeoutMs: raw.extensions.api.query_timeout,
       maxExportDays: raw.extensions.api.max_export_days,
       stream: {
@@ -220,5 +232,10 @@ function toSidecarConfig(raw: RawConfig): SidecarConfig {
     },
     destinations: destinationsOf(raw),
     tokens: raw.auth.tokens.map((t, i) => ({ name: t.name ?? `token-${i + 1}`, token: t.token, tenant: t.tenant, scopes: t.scopes })),
+    secrets: {
+      key: raw.service.secrets.key,
+      keyFile: resolve(raw.service.secrets.key_file ?? join(clickhouse.endpoint.startsWith('embedded://') ? clickhouse.endpoint.slice('embedded://'.length) : 'data', 'secrets.key')),
+      previousKeys: raw.service.secrets.previous_keys,
+    },
   };
 }

@@ -26,12 +26,16 @@ const httpReceiver = z.strictObject({
   endpoint: endpoint('127.0.0.1:4318'),
   /** Largest request body as sent on the wire (compressed or not). */
   max_request_body_size: size(64 * MiB),
-  /** Largest body after decompression; inflation stops at this size. */
-  max_decompressed_body_size: size(64 * MiB),
+  /** Largest body after decompression; inflation stops at this size (the OpenTelemetry Collector's default). */
+  max_decompressed_body_size: size(20 * MiB),
   /** Largest number of log records in one request. */
   max_records_per_request: count(100_000),
   /** Time a client has to send its request body. */
   request_timeout: duration(30_000),
+  /** Time a client has to send a request's headers. */
+  read_header_timeout: duration(10_000),
+  /** Connections open at once on the ingest listener; more are closed on accept. */
+  max_connections: count(1024),
 });
 
 const otlpReceiver = z.strictObject({
@@ -194,6 +198,11 @@ export const configSchema = z
                 page_rows: count(5000, 100_000),
               })
               .default({ keep: 7 * DAY_MS, max_age: 365 * DAY_MS, max_window: 92 * DAY_MS, page_rows: 5000 }),
+            /** Time a client has to send a request's headers, and the whole request (body included). */
+            read_header_timeout: duration(10_000),
+            request_timeout: duration(30_000),
+            /** Connections open at once on the API listener (live tails included); more are closed on accept. */
+            max_connections: count(1024),
             /** Limits of POST /api/v1/query. */
             sql: z
               .strictObject({ timeout: duration(30_000), max_result_rows: count(100_000), max_memory_usage: size(1024 * MiB) })
@@ -213,6 +222,16 @@ export const configSchema = z
       ingest_log: ingestLog.default(ingestLog.parse({})),
       /** On SIGTERM, longest the loader may spend putting the log into ClickHouse before exit. */
       shutdown_timeout: duration(30_000),
+      /** Destination header values are sealed at rest under this key (32 bytes: 64 hex digits or base64). */
+      secrets: z
+        .strictObject({
+          key: z.string().min(1, 'set a key, e.g. ${env:AUDIT_SIDECAR_SECRETS_KEY}').optional(),
+          /** Without `key`: a key file, made with mode 0600 when missing (default: secrets.key in the data directory). */
+          key_file: z.string().min(1).optional(),
+          /** Keys values may still be sealed with; they are sealed again under `key` at start. */
+          previous_keys: z.array(z.string().min(1)).default([]),
+        })
+        .default({ previous_keys: [] }),
       telemetry: z
         .strictObject({
           logs: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),

@@ -1,5 +1,11 @@
-/** Destinations made through the admin API, persisted in ClickHouse so they survive restarts. */
+/**
+ * Destinations made through the admin API, persisted in ClickHouse so they survive restarts.
+ * Header values are sealed (export/secrets.ts) before they are written and never stored in
+ * clear; each save erases the id's older versions, so a deleted destination (a tombstone
+ * without its spec) leaves no secret behind, and a re-sealed one no stale copy.
+ */
 import type { ClickHouseClient } from '@clickhouse/client';
+import { secretBox } from './secrets.js';
 
 export interface StoredDestination {
   id: string;
@@ -7,6 +13,11 @@ export interface StoredDestination {
   spec: Record<string, unknown>;
   createdAt: string;
 }
+
+type Headers = Record<string, string>;
+
+const headersOf = (spec: Record<string, unknown>): Headers => (spec.headers ?? {}) as Headers;
+const context = (id: string, name: string) => `destination ${id} header ${name.toLowerCase()}`;
 
 export class DestinationStore {
   private lastVersion = 0;
@@ -16,6 +27,7 @@ export class DestinationStore {
     private readonly database: string,
   ) {}
 
+  /** The live destinations, header values opened; values sealed under a previous key are sealed again. */
   async list(): Promise<StoredDestination[]> {
     const result = await this.client.query({
       query: `SELECT id, argMax(spec, version) AS spec, argMax(deleted, version) AS deleted, toString(min(created_at)) AS created_at
@@ -23,7 +35,21 @@ export class DestinationStore {
       format: 'JSONEachRow',
     });
     const rows = await result.json<{ id: string; spec: string; created_at: string }>();
-    return rows.map((r) => ({ id: r.id, spec: JSON.parse(r.spec) as Record<string, unknown>, createdAt: `${r.created_at.replace(' ', 'T')}Z` }));
+    const destinations: StoredDestination[] = [];
+    for (const row of rows) {
+      const stored = JSON.parse(row.spec) as Record<string, unknown>;
+      let stale = false;
+      const headers: Headers = {};
+      for (const [name, value] of Object.entries(headersOf(stored))) {
+        const opened = secretBox().open(value, context(row.id, name));
+        headers[name] = opened.value;
+        stale ||= opened.stale;
+      }
+      const destination = { id: row.id, spec: { ...stored, headers }, createdAt: `${row.created_at.replace(' ', 'T')}Z` };
+      if (stale) await this.save(destination.id, destination.spec, destination.createdAt);
+      destinations.push(destination);
+    }
+    return destinations;
   }
 
   /** A strictly increasing version, so the latest write of an id always wins. */
@@ -33,10 +59,20 @@ export class DestinationStore {
   }
 
   async save(id: string, spec: Record<string, unknown>, createdAt: string, deleted = false): Promise<void> {
+    const sealed = deleted
+      ? {} // a tombstone keeps nothing of the destination
+      : { ...spec, headers: Object.fromEntries(Object.entries(headersOf(spec)).map(([name, value]) => [name, secretBox().seal(value, context(id, name))])) };
+    const version = this.version();
     await this.client.insert({
       table: `${this.database}.destinations`,
-      values: [{ id, spec: JSON.stringify(spec), deleted: deleted ? 1 : 0, version: this.version(), created_at: createdAt.replace('T', ' ').replace('Z', '') }],
+      values: [{ id, spec: JSON.stringify(sealed), deleted: deleted ? 1 : 0, version, created_at: createdAt.replace('T', ' ').replace('Z', '') }],
       format: 'JSONEachRow',
+    });
+    // Older versions hold older (or, from before sealing, clear) values: erase them now rather than at some merge.
+    await this.client.command({
+      query: `ALTER TABLE ${this.database}.destinations DELETE WHERE id = {id:String} AND version < {version:UInt64}`,
+      query_params: { id, version },
+      clickhouse_settings: { mutations_sync: '1' },
     });
   }
 }

@@ -27,13 +27,23 @@ export interface Destination {
   checkpoints: boolean;
 }
 
-/** Header names are HTTP tokens; these are set by the exporter itself. */
+/** Header names are HTTP tokens (RFC 9110 §5.1); these are set by the exporter itself. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * Header values: visible ASCII, with spaces and tabs only inside (RFC 9110 §5.5, without
+ * obs-text). Anything else (CR, LF, NUL, U+0085, U+2028) could never be sent, and the
+ * destination would fail forever.
+ */
+const HEADER_VALUE = /^(?:[\x21-\x7e](?:[\x20\x21-\x7e\t]*[\x21-\x7e])?)?$/;
+/** Control characters and line separators: refused in names and endpoints, where they would reach log lines. */
+const CONTROL = /[\p{Cc}\p{Zl}\p{Zp}]/u;
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'content-encoding', 'content-type', 'connection']);
 
 export const destinationSchema = z.strictObject({
   endpoint: z
     .string()
+    // The URL parser drops tabs and newlines silently; refuse them (and anything not visible ASCII: use punycode) first.
+    .regex(/^[\x21-\x7e]+$/, 'must be visible ASCII without spaces or control characters (write international names in punycode)')
     .refine((value) => {
       try {
         const url = new URL(value);
@@ -45,7 +55,7 @@ export const destinationSchema = z.strictObject({
   headers: z
     .record(
       z.string().regex(HEADER_NAME, 'header names must be HTTP tokens').refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), 'this header is set by the exporter and cannot be configured'),
-      z.string().refine((value) => !/[\r\n\0]/.test(value), 'header values may not contain CR, LF or NUL'),
+      z.string().regex(HEADER_VALUE, 'header values must be visible ASCII, with spaces or tabs only between visible characters'),
     )
     .default({}),
   max_batch_size: z
@@ -76,7 +86,7 @@ export const destinationSchema = z.strictObject({
 
 /** What the admin API accepts: a destination plus its name and where it starts. */
 export const apiDestinationSchema = destinationSchema.extend({
-  name: z.string().trim().min(1, 'a name is required').max(100),
+  name: z.string().trim().min(1, 'a name is required').max(100).refine((name) => !CONTROL.test(name), 'may not contain control characters or line separators'),
   start_from: z
     .string()
     .default('end')

@@ -95,7 +95,7 @@ export class Sender {
     if (this.publicOnly) {
       // An IP-literal host is never looked up, so the lookup guard cannot see it.
       const host = new URL(d.endpoint).hostname.replace(/^\[(.*)\]$/, '$1');
-      if (isIP(host) && isForbiddenAddress(host)) return { kind: 'fail', status: undefined, message: `${host} is a loopback, private, link-local or metadata address` };
+      if (isIP(host) && isForbiddenAddress(host)) return { kind: 'fail', status: undefined, message: `${host} is a loopback, private, link-local, metadata or other special-purpose address` };
     }
     const headers: Record<string, string> = {
       ...d.headers,

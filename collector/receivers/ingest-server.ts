@@ -86,7 +86,13 @@ export function createIngestApp(deps: IngestServerDeps, stats: IngestStats) {
 
 export async function startIngestServer(deps: IngestServerDeps): Promise<IngestServer> {
   const stats = new IngestStats(deps.metrics);
-  const listener = await listen(createIngestApp(deps, stats).fetch, deps.config.ingest.host, deps.config.ingest.port);
+  const ingest = deps.config.ingest;
+  const listener = await listen(createIngestApp(deps, stats).fetch, ingest.host, ingest.port, {
+    headersTimeoutMs: ingest.headersTimeoutMs,
+    // The handler answers 408 itself at request_timeout; the server's cut-off is the backstop.
+    requestTimeoutMs: ingest.requestTimeoutMs + 5_000,
+    maxConnections: ingest.maxConnections,
+  });
   deps.log.info('ingest listening', { url: listener.url });
   return { url: listener.url, stats, close: listener.close };
 }

@@ -8,6 +8,7 @@ import type { Context } from 'hono';
 import type { AuditEvent } from '../../../schemas/audit-event.js';
 import { isObject } from '../../../pipelines/json/fields.js';
 import { exceededLimit, type JsonLimits } from '../../../pipelines/json/limits.js';
+import { JsonItemCounter, NdjsonLineCounter } from '../../../pipelines/json/count-items.js';
 import type { ProfileRegistry } from '../../../pipelines/json/registry.js';
 import type { RetentionPolicy } from '../../../pipelines/normalize/retention.js';
 import type { RejectionReason } from '../../../pipelines/otlp/values.js';
@@ -17,6 +18,7 @@ import type { Logger } from '../../log.js';
 import type { EventStore } from '../../store/event-store.js';
 import { nowNanos } from '../clock.js';
 import { errorResponse } from '../../http/error-response.js';
+import { RecordLimitError } from '../record-limit.js';
 import type { IngestStats } from '../ingest-stats.js';
 import { readBody, type BodyLimits } from '../read-body.js';
 import { parseAuditBody, type BodyKind } from './parse-body.js';
@@ -63,10 +65,10 @@ export function auditJsonHandler(deps: AuditJsonDeps) {
       }
       const kind = BODY_KINDS[(c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()];
       if (!kind) throw unsupportedMediaType(`Content-Type must be one of ${ACCEPTED_TYPES}`);
-      const items = parseAuditBody(await readBody(c.env.incoming, deps.limits), kind);
-      if (items.length > deps.limits.maxRecordsPerRequest) {
-        throw payloadTooLarge(`${items.length} records exceed the limit of ${deps.limits.maxRecordsPerRequest} per request`);
-      }
+      const limit = deps.limits.maxRecordsPerRequest;
+      const counter = kind === 'ndjson' ? new NdjsonLineCounter(limit) : new JsonItemCounter(limit, { topLevel: true });
+      const body = await readBody(c.env.incoming, deps.limits, counter).catch(tooManyRecords(limit));
+      const items = parseRecords(body, kind, limit);
 
       const ctx = { tenantOverride: principal.tenant, receivedAtNanos: nowNanos(), retention: deps.retention };
       const events: AuditEvent[] = [];
@@ -106,4 +108,17 @@ export function auditJsonHandler(deps: AuditJsonDeps) {
       return response;
     }
   };
+}
+
+const tooManyRecords = (limit: number) => (error: unknown): never => {
+  if (error instanceof RecordLimitError) throw payloadTooLarge(`more than ${limit} records in the request (the limit per request)`);
+  throw error;
+};
+
+function parseRecords(body: Buffer, kind: BodyKind, maxRecords: number) {
+  try {
+    return parseAuditBody(body, kind, maxRecords);
+  } catch (error) {
+    return tooManyRecords(maxRecords)(error);
+  }
 }

@@ -1,8 +1,11 @@
 /**
  * The body of POST /v1/audit: one JSON object, a JSON array of objects, or NDJSON. A body
  * that is not JSON at all is a 400; inside a batch, an unusable item is reported by index.
+ * Records are counted on the bytes before any is parsed (RecordLimitError past the limit).
  */
+import { countJsonItems, countNdjsonLines } from '../../../pipelines/json/count-items.js';
 import { badRequest } from '../../errors.js';
+import { decodeUtf8 } from '../utf8.js';
 
 export type BodyKind = 'json' | 'ndjson';
 
@@ -13,8 +16,15 @@ export interface ParsedItem {
   error?: string;
 }
 
-export function parseAuditBody(body: Buffer, kind: BodyKind): ParsedItem[] {
-  const text = body.toString('utf8');
+export function parseAuditBody(body: Buffer, kind: BodyKind, maxRecords = Number.MAX_SAFE_INTEGER): ParsedItem[] {
+  if (kind === 'ndjson') countNdjsonLines(body, maxRecords);
+  else countJsonItems(body, maxRecords, { topLevel: true });
+  let text: string;
+  try {
+    text = decodeUtf8(body);
+  } catch (error) {
+    throw badRequest((error as Error).message);
+  }
   if (kind === 'ndjson') {
     const items: ParsedItem[] = [];
     for (const line of text.split('\n')) {

@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import type { ExportLogsServiceRequest, ExportLogsServiceResponse } from '../../../schemas/otlp.js';
 import { projectRoot } from '../../paths.js';
+import { countJsonItems } from '../../../pipelines/json/count-items.js';
+import { RecordLimitError } from '../record-limit.js';
+import { decodeUtf8, InvalidUtf8Error } from '../utf8.js';
 import { decodeExportLogsRequest } from './protobuf-decoder.js';
 import { RequestShapeError, validateJsonRequest } from './json-schema.js';
 
@@ -32,10 +35,11 @@ export const ExportLogsServiceRequestType = root.lookupType('opentelemetry.proto
 const ExportLogsServiceResponseType = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse');
 const StatusType = root.lookupType('google.rpc.Status');
 
-export function decodeProtobuf(body: Uint8Array): ExportLogsServiceRequest {
+export function decodeProtobuf(body: Uint8Array, maxRecords?: number): ExportLogsServiceRequest {
   try {
-    return decodeExportLogsRequest(body);
+    return decodeExportLogsRequest(body, maxRecords);
   } catch (error) {
+    if (error instanceof RecordLimitError) throw error;
     throw new DecodeError(`invalid protobuf ExportLogsServiceRequest: ${(error as Error).message}`);
   }
 }
@@ -48,12 +52,14 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export function decodeJson(body: Uint8Array): ExportLogsServiceRequest {
+/** Throws RecordLimitError, before parsing, when the body holds more than `maxRecords` logRecords. */
+export function decodeJson(body: Uint8Array, maxRecords = Number.MAX_SAFE_INTEGER): ExportLogsServiceRequest {
+  countJsonItems(body, maxRecords, { keys: ['logRecords'] });
   let parsed: unknown;
   try {
-    const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
-    parsed = JSON.parse(text.replace(INT64_NUMBER_FIELDS, '"$1"$2"$3"'));
+    parsed = JSON.parse(decodeUtf8(body).replace(INT64_NUMBER_FIELDS, '"$1"$2"$3"'));
   } catch (error) {
+    if (error instanceof InvalidUtf8Error) throw new DecodeError(error.message);
     throw new DecodeError(`invalid JSON: ${(error as Error).message}`);
   }
   if (!isObject(parsed)) throw new DecodeError('an OTLP/JSON ExportLogsServiceRequest must be a JSON object');
@@ -65,8 +71,8 @@ export function decodeJson(body: Uint8Array): ExportLogsServiceRequest {
   }
 }
 
-export function decodeRequest(body: Uint8Array, encoding: OtlpEncoding): ExportLogsServiceRequest {
-  return encoding === 'protobuf' ? decodeProtobuf(body) : decodeJson(body);
+export function decodeRequest(body: Uint8Array, encoding: OtlpEncoding, maxRecords?: number): ExportLogsServiceRequest {
+  return encoding === 'protobuf' ? decodeProtobuf(body, maxRecords) : decodeJson(body, maxRecords);
 }
 
 export function contentTypeOf(encoding: OtlpEncoding): string {

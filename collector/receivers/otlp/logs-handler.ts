@@ -14,6 +14,9 @@ import type { Logger } from '../../log.js';
 import { readBody, type BodyLimits } from '../read-body.js';
 import { nowNanos } from '../clock.js';
 import { errorResponse } from '../../http/error-response.js';
+import { RecordLimitError } from '../record-limit.js';
+import { JsonItemCounter } from '../../../pipelines/json/count-items.js';
+import { ProtobufRecordCounter } from './protobuf-record-counter.js';
 import { contentTypeOf, DecodeError, decodeRequest, encodeResponse, encodeStatus, type OtlpEncoding } from './codec.js';
 
 export interface OtlpLogsDeps {
@@ -38,6 +41,11 @@ function encodingOf(contentType: string | undefined): OtlpEncoding | undefined {
   return ENCODINGS[(contentType ?? '').split(';')[0]!.trim().toLowerCase()];
 }
 
+function tooManyRecords(error: unknown): never {
+  if (error instanceof RecordLimitError) throw payloadTooLarge(`more than ${error.limit} log records in the request (the limit per request)`);
+  throw error;
+}
+
 /**
  * Decodes, normalizes and queues a request's records; the promise settles once they are
  * committed. Synchronous up to the commit on purpose: nothing of the decoded request is
@@ -48,11 +56,13 @@ function encodingOf(contentType: string | undefined): OtlpEncoding | undefined {
 function decodeAndSubmit(body: Uint8Array, encoding: OtlpEncoding, tenantOverride: string | undefined, deps: OtlpLogsDeps) {
   let request;
   try {
-    request = decodeRequest(body, encoding);
+    request = decodeRequest(body, encoding, deps.limits.maxRecordsPerRequest);
   } catch (error) {
+    if (error instanceof RecordLimitError) tooManyRecords(error);
     if (error instanceof DecodeError || error instanceof RangeError) throw badRequest(error.message);
     throw error;
   }
+  // The decoders stop at the limit; this catches what they do not see (OTLP/JSON with keys the scan does not name).
   const total = countLogRecords(request);
   if (total > deps.limits.maxRecordsPerRequest) {
     throw payloadTooLarge(`${total} log records exceed the limit of ${deps.limits.maxRecordsPerRequest} per request`);
@@ -69,7 +79,9 @@ export function otlpLogsHandler(deps: OtlpLogsDeps) {
       if (!encoding) {
         throw unsupportedMediaType('Content-Type must be application/x-protobuf or application/json');
       }
-      const body = await readBody(c.env.incoming, deps.limits);
+      const limit = deps.limits.maxRecordsPerRequest;
+      const counter = encoding === 'protobuf' ? new ProtobufRecordCounter(limit) : new JsonItemCounter(limit, { keys: ['logRecords'] });
+      const body = await readBody(c.env.incoming, deps.limits, counter).catch(tooManyRecords);
       const { committed, accepted, rejected } = decodeAndSubmit(body, encoding, principal.tenant, deps);
       await committed;
       deps.stats.record('otlp', accepted, rejected);

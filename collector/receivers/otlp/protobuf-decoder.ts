@@ -12,6 +12,7 @@
 import { isUtf8 } from 'node:buffer';
 import protobuf from 'protobufjs';
 import type { AnyValue, ExportLogsServiceRequest, KeyValue, LogRecord, ResourceLogs, ScopeLogs } from '../../../schemas/otlp.js';
+import { RecordLimitError } from '../record-limit.js';
 
 export class ProtobufDecodeError extends Error {}
 
@@ -23,21 +24,47 @@ const FIXED32 = 5;
 /** Deepest nesting of AnyValue arrays/kvlists the decoder follows. */
 const MAX_DEPTH = 64;
 
-type Reader = Omit<protobuf.Reader, 'buf'> & { buf: Buffer };
+/** protobufjs's Reader plus the records left before the request passes its limit. */
+type Reader = Omit<protobuf.Reader, 'buf'> & { buf: Buffer; recordsLeft: number; recordLimit: number };
 
 function fail(message: string): never {
   throw new ProtobufDecodeError(message);
 }
 
-function expectWireType(actual: number, expected: number, field: string): void {
-  if (actual !== expected) fail(`${field}: wire type ${actual}, expected ${expected}`);
+/*
+ * Strictness as protobufjs's generated decoder: while a nested message is read, the
+ * reader's `len` is that message's end, so no length, string or skipped field can run past
+ * its parent; field number 0 and invalid wire types are errors; a known field with another
+ * wire type than its own is skipped as an unknown field (not an error).
+ */
+
+/** Reads a tag; protobufjs's tag() refuses a tag varint longer than 32 bits. */
+function readTag(r: Reader): number {
+  return (r as unknown as protobuf.Reader).tag();
 }
 
-/** End offset of a length-delimited field starting at the reader's position. */
+/** Skips a field this decoder does not read (unknown, or known with another wire type). */
+function skipField(r: Reader, tag: number): void {
+  if (tag >>> 3 === 0) fail('illegal tag: field number 0');
+  (r as unknown as { skipType(wire: number, depth: number, field: number): void }).skipType(tag & 7, 0, tag >>> 3);
+}
+
+/** End offset of a length-delimited field starting at the reader's position, within the enclosing message. */
 function endOf(r: Reader): number {
-  const end = r.uint32() + r.pos;
-  if (end > r.len) fail('length-delimited field runs past the end of the message');
+  // size(): a length within the signed 32-bit range, as protobufjs reads it.
+  const end = (r as unknown as protobuf.Reader & { size(): number }).size() + r.pos;
+  if (end > r.len) fail('length-delimited field runs past the end of its message');
   return end;
+}
+
+/** Reads the message from here to `end` with the reader bounded by it. */
+function within<T>(r: Reader, end: number, read: () => T): T {
+  const outer = r.len;
+  r.len = end;
+  const value = read();
+  if (r.pos !== end) fail('a field runs past the end of its message');
+  r.len = outer;
+  return value;
 }
 
 function readString(r: Reader): string {
@@ -67,75 +94,58 @@ function readFixed64String(r: Reader): string {
 
 function readAnyValue(r: Reader, end: number, depth: number): AnyValue {
   if (depth > MAX_DEPTH) fail(`AnyValue nested deeper than ${MAX_DEPTH} levels`);
-  let value: AnyValue = {};
-  while (r.pos < end) {
-    const tag = r.uint32();
-    const wire = tag & 7;
-    switch (tag >>> 3) {
-      case 1:
-        expectWireType(wire, LEN, 'AnyValue.string_value');
-        value = { stringValue: readString(r) };
-        break;
-      case 2:
-        expectWireType(wire, VARINT, 'AnyValue.bool_value');
-        value = { boolValue: r.bool() };
-        break;
-      case 3:
-        expectWireType(wire, VARINT, 'AnyValue.int_value');
-        value = { intValue: r.int64() as unknown as { low: number; high: number } };
-        break;
-      case 4:
-        expectWireType(wire, FIXED64, 'AnyValue.double_value');
-        value = { doubleValue: r.double() };
-        break;
-      case 5: {
-        expectWireType(wire, LEN, 'AnyValue.array_value');
+  return within(r, end, () => {
+    let value: AnyValue = {};
+    while (r.pos < end) {
+      const tag = readTag(r);
+      const wire = tag & 7;
+      const field = tag >>> 3;
+      if (field === 1 && wire === LEN) value = { stringValue: readString(r) };
+      else if (field === 2 && wire === VARINT) value = { boolValue: r.bool() };
+      else if (field === 3 && wire === VARINT) value = { intValue: r.int64() as unknown as { low: number; high: number } };
+      else if (field === 4 && wire === FIXED64) value = { doubleValue: r.double() };
+      else if (field === 5 && wire === LEN) {
         const arrayEnd = endOf(r);
         const values: AnyValue[] = [];
-        while (r.pos < arrayEnd) {
-          const inner = r.uint32();
-          if (inner >>> 3 === 1 && (inner & 7) === LEN) values.push(readAnyValue(r, endOf(r), depth + 1));
-          else r.skipType(inner & 7);
-        }
+        within(r, arrayEnd, () => {
+          while (r.pos < arrayEnd) {
+            const inner = readTag(r);
+            if (inner >>> 3 === 1 && (inner & 7) === LEN) values.push(readAnyValue(r, endOf(r), depth + 1));
+            else skipField(r, inner);
+          }
+        });
         value = { arrayValue: { values } };
-        break;
-      }
-      case 6: {
-        expectWireType(wire, LEN, 'AnyValue.kvlist_value');
+      } else if (field === 6 && wire === LEN) {
         const listEnd = endOf(r);
         const values: KeyValue[] = [];
-        while (r.pos < listEnd) {
-          const inner = r.uint32();
-          if (inner >>> 3 === 1 && (inner & 7) === LEN) values.push(readKeyValue(r, endOf(r), depth + 1));
-          else r.skipType(inner & 7);
-        }
+        within(r, listEnd, () => {
+          while (r.pos < listEnd) {
+            const inner = readTag(r);
+            if (inner >>> 3 === 1 && (inner & 7) === LEN) values.push(readKeyValue(r, endOf(r), depth + 1));
+            else skipField(r, inner);
+          }
+        });
         value = { kvlistValue: { values } };
-        break;
-      }
-      case 7:
-        expectWireType(wire, LEN, 'AnyValue.bytes_value');
-        value = { bytesValue: readBytes(r) };
-        break;
-      default:
-        r.skipType(wire);
+      } else if (field === 7 && wire === LEN) value = { bytesValue: readBytes(r) };
+      else skipField(r, tag);
     }
-  }
-  r.pos = end;
-  return value;
+    return value;
+  });
 }
 
 function readKeyValue(r: Reader, end: number, depth: number): KeyValue {
-  let key = '';
-  let value: AnyValue | null = null;
-  while (r.pos < end) {
-    const tag = r.uint32();
-    const field = tag >>> 3;
-    if (field === 1 && (tag & 7) === LEN) key = readString(r);
-    else if (field === 2 && (tag & 7) === LEN) value = readAnyValue(r, endOf(r), depth);
-    else r.skipType(tag & 7);
-  }
-  r.pos = end;
-  return { key, value };
+  return within(r, end, () => {
+    let key = '';
+    let value: AnyValue | null = null;
+    while (r.pos < end) {
+      const tag = readTag(r);
+      const field = tag >>> 3;
+      if (field === 1 && (tag & 7) === LEN) key = readString(r);
+      else if (field === 2 && (tag & 7) === LEN) value = readAnyValue(r, endOf(r), depth);
+      else skipField(r, tag);
+    }
+    return { key, value };
+  });
 }
 
 function readAttributesInto(r: Reader, list: KeyValue[]): void {
@@ -157,60 +167,26 @@ function readLogRecord(r: Reader, end: number): LogRecord {
     eventName: '',
   };
   const attributes = rec.attributes!;
-  while (r.pos < end) {
-    const tag = r.uint32();
-    const wire = tag & 7;
-    switch (tag >>> 3) {
-      case 1:
-        expectWireType(wire, FIXED64, 'LogRecord.time_unix_nano');
-        rec.timeUnixNano = readFixed64String(r);
-        break;
-      case 11:
-        expectWireType(wire, FIXED64, 'LogRecord.observed_time_unix_nano');
-        rec.observedTimeUnixNano = readFixed64String(r);
-        break;
-      case 2:
-        expectWireType(wire, VARINT, 'LogRecord.severity_number');
-        rec.severityNumber = r.int32();
-        break;
-      case 3:
-        expectWireType(wire, LEN, 'LogRecord.severity_text');
-        rec.severityText = readString(r);
-        break;
-      case 5:
-        expectWireType(wire, LEN, 'LogRecord.body');
-        rec.body = readAnyValue(r, endOf(r), 0);
-        break;
-      case 6:
-        expectWireType(wire, LEN, 'LogRecord.attributes');
-        readAttributesInto(r, attributes);
-        break;
-      case 7:
-        expectWireType(wire, VARINT, 'LogRecord.dropped_attributes_count');
-        rec.droppedAttributesCount = r.uint32();
-        break;
-      case 8:
-        expectWireType(wire, FIXED32, 'LogRecord.flags');
-        rec.flags = r.fixed32();
-        break;
-      case 9:
-        expectWireType(wire, LEN, 'LogRecord.trace_id');
-        rec.traceId = readBytes(r);
-        break;
-      case 10:
-        expectWireType(wire, LEN, 'LogRecord.span_id');
-        rec.spanId = readBytes(r);
-        break;
-      case 12:
-        expectWireType(wire, LEN, 'LogRecord.event_name');
-        rec.eventName = readString(r);
-        break;
-      default:
-        r.skipType(wire);
+  return within(r, end, () => {
+    while (r.pos < end) {
+      const tag = readTag(r);
+      const wire = tag & 7;
+      const field = tag >>> 3;
+      if (field === 1 && wire === FIXED64) rec.timeUnixNano = readFixed64String(r);
+      else if (field === 11 && wire === FIXED64) rec.observedTimeUnixNano = readFixed64String(r);
+      else if (field === 2 && wire === VARINT) rec.severityNumber = r.int32();
+      else if (field === 3 && wire === LEN) rec.severityText = readString(r);
+      else if (field === 5 && wire === LEN) rec.body = readAnyValue(r, endOf(r), 0);
+      else if (field === 6 && wire === LEN) readAttributesInto(r, attributes);
+      else if (field === 7 && wire === VARINT) rec.droppedAttributesCount = r.uint32();
+      else if (field === 8 && wire === FIXED32) rec.flags = r.fixed32();
+      else if (field === 9 && wire === LEN) rec.traceId = readBytes(r);
+      else if (field === 10 && wire === LEN) rec.spanId = readBytes(r);
+      else if (field === 12 && wire === LEN) rec.eventName = readString(r);
+      else skipField(r, tag);
     }
-  }
-  r.pos = end;
-  return rec;
+    return rec;
+  });
 }
 
 function readScopeLogs(r: Reader, end: number): ScopeLogs {
@@ -218,11 +194,15 @@ function readScopeLogs(r: Reader, end: number): ScopeLogs {
   let name = '';
   let version = '';
   let schemaUrl = '';
+  const outer = r.len;
+  r.len = end;
   while (r.pos < end) {
-    const tag = r.uint32();
+    const tag = readTag(r);
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 2 && wire === LEN) {
+      // Counted before decoding, so an oversized request stops here (an empty LogRecord is 2 bytes).
+      if (--r.recordsLeft < 0) throw new RecordLimitError(r.recordLimit);
       const recordEnd = endOf(r);
       const start = r.pos;
       const record = readLogRecord(r, recordEnd);
@@ -230,16 +210,23 @@ function readScopeLogs(r: Reader, end: number): ScopeLogs {
       logRecords.push(record);
     } else if (field === 1 && wire === LEN) {
       const scopeEnd = endOf(r);
-      while (r.pos < scopeEnd) {
-        const inner = r.uint32();
-        if (inner >>> 3 === 1 && (inner & 7) === LEN) name = readString(r);
-        else if (inner >>> 3 === 2 && (inner & 7) === LEN) version = readString(r);
-        else r.skipType(inner & 7);
-      }
+      within(r, scopeEnd, () => {
+        while (r.pos < scopeEnd) {
+          const inner = readTag(r);
+          const field = inner >>> 3;
+          const wire = inner & 7;
+          if (field === 1 && wire === LEN) name = readString(r);
+          else if (field === 2 && wire === LEN) version = readString(r);
+          // Read and dropped, but checked as protobufjs checks them.
+          else if (field === 3 && wire === LEN) readKeyValue(r, endOf(r), 0);
+          else skipField(r, inner);
+        }
+      });
     } else if (field === 3 && wire === LEN) schemaUrl = readString(r);
-    else r.skipType(wire);
+    else skipField(r, tag);
   }
-  r.pos = end;
+  if (r.pos !== end) fail('a field runs past the end of its message');
+  r.len = outer;
   return { scope: { name, version }, logRecords, schemaUrl };
 }
 
@@ -247,37 +234,45 @@ function readResourceLogs(r: Reader, end: number): ResourceLogs {
   const attributes: KeyValue[] = [];
   const scopeLogs: ScopeLogs[] = [];
   let schemaUrl = '';
+  const outer = r.len;
+  r.len = end;
   while (r.pos < end) {
-    const tag = r.uint32();
+    const tag = readTag(r);
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 2 && wire === LEN) scopeLogs.push(readScopeLogs(r, endOf(r)));
     else if (field === 1 && wire === LEN) {
       const resourceEnd = endOf(r);
-      while (r.pos < resourceEnd) {
-        const inner = r.uint32();
-        if (inner >>> 3 === 1 && (inner & 7) === LEN) readAttributesInto(r, attributes);
-        else r.skipType(inner & 7);
-      }
+      within(r, resourceEnd, () => {
+        while (r.pos < resourceEnd) {
+          const inner = readTag(r);
+          if (inner >>> 3 === 1 && (inner & 7) === LEN) readAttributesInto(r, attributes);
+          else skipField(r, inner);
+        }
+      });
     } else if (field === 3 && wire === LEN) schemaUrl = readString(r);
-    else r.skipType(wire);
+    else skipField(r, tag);
   }
-  r.pos = end;
+  if (r.pos !== end) fail('a field runs past the end of its message');
+  r.len = outer;
   return { resource: { attributes }, scopeLogs, schemaUrl };
 }
 
-export function decodeExportLogsRequest(body: Uint8Array): ExportLogsServiceRequest {
+/** Throws RecordLimitError as soon as the request holds more than `maxRecords` LogRecords. */
+export function decodeExportLogsRequest(body: Uint8Array, maxRecords = Number.MAX_SAFE_INTEGER): ExportLogsServiceRequest {
   const buffer = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const r = protobuf.Reader.create(buffer) as unknown as Reader;
+  r.recordsLeft = maxRecords;
+  r.recordLimit = maxRecords;
   const resourceLogs: ResourceLogs[] = [];
   try {
     while (r.pos < r.len) {
-      const tag = r.uint32();
+      const tag = readTag(r);
       if (tag >>> 3 === 1 && (tag & 7) === LEN) resourceLogs.push(readResourceLogs(r, endOf(r)));
-      else r.skipType(tag & 7);
+      else skipField(r, tag);
     }
   } catch (error) {
-    if (error instanceof ProtobufDecodeError) throw error;
+    if (error instanceof ProtobufDecodeError || error instanceof RecordLimitError) throw error;
     // protobufjs reports truncation and bad wire types as RangeError/Error.
     throw new ProtobufDecodeError((error as Error).message);
   }
