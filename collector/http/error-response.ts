@@ -8,6 +8,7 @@
 import { HttpError, StoreBusyError, StoreUnavailableError } from '../errors.js';
 import { classifyStoreError, type StoreErrorInfo } from '../store/clickhouse-error.js';
 import { LogFullError, LogWriteError } from '../ingest-log/ingest-log.js';
+import { AnalystSqlError } from '../store/analyst-sql.js';
 
 function fromStore(info: StoreErrorInfo): HttpError {
   switch (info.kind) {
@@ -29,6 +30,7 @@ export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   if (error instanceof StoreBusyError) return new HttpError(429, error.message, 1);
   if (error instanceof StoreUnavailableError) return new HttpError(503, error.message, 2);
+  if (error instanceof AnalystSqlError) return new HttpError(400, error.message, undefined, 'invalid_request');
   if (error instanceof LogFullError) return new HttpError(503, error.message, 2, 'ingest_log_full');
   if (error instanceof LogWriteError) return new HttpError(503, error.message, 2, 'ingest_log_unwritable');
   const store = classifyStoreError(error);

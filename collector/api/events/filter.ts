@@ -128,4 +128,4 @@ export function whereOf(filter: EventFilter): Where {
 }
 
 /** The query parameters parseFilter reads (also the filter fields of an export job's body); each route adds its own. */
-export const FILTER_PARAMS = ['tenant_id', 'event_type', 'action', 'actor', 'resource_type', 'resource_id', 'project_id', 'team_id', 'outcome', 'from', 'to', 'q'] as const;
+export const FILTER_PARAMS = ['tenant_id', 'event_type', 'action', 'actor', 'resource_type', 'resource_id', 'project_id', 'team_id', 'outcome', 'source', 'from', 'to', 'q'] as const;
