@@ -79,12 +79,15 @@ describe('accepted requests', () => {
     expect(await countRows(sidecar, `event_type = '${eventType}'`)).toBe(1);
   });
 
-  it('coalesces concurrent requests into fewer commits', async () => {
+  it('coalesces concurrent requests into fewer log writes (group commit) and fewer inserts', async () => {
     const before = sidecar.store.commitStats.batches;
+    const framesBefore = sidecar.store.log.allFrames.length;
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, i) => post(encodeProtobuf(otlpRequest([{ eventName: 'd.concurrent', body: `n${i}` }])), PROTO)),
     );
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
+    // Requests that arrive while a write is in flight share the next write and its fsync.
+    expect(sidecar.store.log.allFrames.length - framesBefore).toBeLessThan(20);
     expect(await countRows(sidecar, "event_type = 'd.concurrent'")).toBe(20);
     expect(sidecar.store.commitStats.batches - before).toBeLessThan(20);
   });
