@@ -127,6 +127,9 @@ describe('destinations admin API', () => {
     const view = async () => (await (await api('GET', `/api/v1/destinations/${id}`)).json()) as DestinationView;
     await waitFor(async () => (await view()).status.exported_records === 7, 10_000, 'status after delivery');
     expect((await view()).status).toMatchObject({ state: 'ok', exported_records: 7, lag_records: 0 });
+    // A PATCH changes how events are sent, not what was sent: the count goes on.
+    expect((await api('PATCH', `/api/v1/destinations/${id}`, { max_batch_size: 4 })).status).toBe(200);
+    expect((await view()).status.exported_records).toBe(7);
   });
 
   it('sends a test record and returns the receiver\'s answer', async () => {

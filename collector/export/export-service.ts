@@ -102,15 +102,17 @@ export class ExportService {
     return toDestination(id, { ...parsed, start_from: 'end' }, parsed.name);
   }
 
-  private run(entry: Omit<ExportEntry, 'worker' | 'sender'>, start: number): ExportEntry {
+  private run(entry: Omit<ExportEntry, 'worker' | 'sender'>, start: number, exportedBefore = 0): ExportEntry {
     const { destination } = entry;
     const publicOnly = entry.source === 'api' && this.publicOnly;
     const sender = new Sender(destination, publicOnly);
-    const worker = this.exportThread.worker(destination, publicOnly, start);
+    const worker = this.exportThread.worker(destination, publicOnly, start, exportedBefore);
     const full = { ...entry, worker, sender };
     this.entries.set(destination.id, full);
     worker.start();
-    this.log.info('exporting', { destination: destination.id, endpoint: destination.endpoint, header_names: Object.keys(destination.headers), position: start });
+    const fields = { destination: destination.id, endpoint: destination.endpoint, header_names: Object.keys(destination.headers), position: start };
+    if (destination.enabled) this.log.info('exporting', fields);
+    else this.log.info('destination disabled: not exporting', fields);
     return full;
   }
 
@@ -196,7 +198,7 @@ export class ExportService {
     await this.destinations.save(id, spec, entry.createdAt!);
     await this.halt(entry);
     // Same position: an update changes how events are sent, not which.
-    return this.run({ destination: this.fromSpec(id, spec), source: 'api', createdAt: entry.createdAt, spec }, entry.worker.status.position);
+    return this.run({ destination: this.fromSpec(id, spec), source: 'api', createdAt: entry.createdAt, spec }, entry.worker.status.position, entry.worker.status.exported_records);
   }
 
   async remove(id: string): Promise<void> {

@@ -40,13 +40,17 @@ export class RemoteExportWorker {
     private readonly destination: Destination,
     private readonly publicOnly: boolean,
     startPosition: number,
+    exportedBefore: number,
   ) {
     // The loop starts from the same status; updates arrive as it changes.
-    this.status = initialStatus(destination, startPosition);
+    this.status = initialStatus(destination, startPosition, exportedBefore);
   }
 
   start(): void {
-    this.thread.send({ type: 'start', id: this.destination.id, destination: this.destination, publicOnly: this.publicOnly, position: this.status.position });
+    this.thread.send({
+      type: 'start', id: this.destination.id, destination: this.destination, publicOnly: this.publicOnly,
+      position: this.status.position, exported: this.status.exported_records,
+    });
   }
 
   update(status: ExportStatus): void {
@@ -148,8 +152,8 @@ export class ExportThread {
     }
   }
 
-  worker(destination: Destination, publicOnly: boolean, startPosition: number): RemoteExportWorker {
-    const worker = new RemoteExportWorker(this, destination, publicOnly, startPosition);
+  worker(destination: Destination, publicOnly: boolean, startPosition: number, exportedBefore = 0): RemoteExportWorker {
+    const worker = new RemoteExportWorker(this, destination, publicOnly, startPosition, exportedBefore);
     this.workers.set(destination.id, worker);
     return worker;
   }

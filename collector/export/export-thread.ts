@@ -107,6 +107,7 @@ port.on('message', (message: ToExportThread) => {
           onChange: () => post({ type: 'status', id: message.id, status: worker.status }),
         },
         message.position,
+        message.exported,
       );
       running.set(message.id, { worker, sender });
       worker.start();

@@ -9,7 +9,7 @@ import type { RowFilter } from './row-reader.js';
 import type { ExportStatus } from './worker.js';
 
 export type ToExportThread =
-  | { type: 'start'; id: string; destination: Destination; publicOnly: boolean; position: number }
+  | { type: 'start'; id: string; destination: Destination; publicOnly: boolean; position: number; exported: number }
   /** The ingest log at start-up: its directory, its frames, what is synced and what is loaded into ClickHouse. */
   | { type: 'log'; directory: string; frames: FrameRef[]; durableSeq: number; loadedSeq: number }
   /** A frame was synced to the log. */

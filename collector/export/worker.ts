@@ -24,8 +24,8 @@ export interface RowSource {
 }
 
 /** A loop's status before it has done anything. */
-export function initialStatus(destination: Destination, position: number): ExportStatus {
-  return { state: destination.enabled ? 'ok' : 'disabled', last_error: null, last_warning: null, last_success_at: null, exported_records: 0, position };
+export function initialStatus(destination: Destination, position: number, exported = 0): ExportStatus {
+  return { state: destination.enabled ? 'ok' : 'disabled', last_error: null, last_warning: null, last_success_at: null, exported_records: exported, position };
 }
 
 export type ExportState = 'ok' | 'retrying' | 'failing' | 'disabled';
@@ -86,10 +86,12 @@ export class ExportWorker {
   constructor(
     private readonly deps: WorkerDeps,
     startPosition: number,
+    /** Records this destination's loop already delivered since start (kept across a PATCH). */
+    exportedBefore = 0,
   ) {
     this.batchLimit = deps.destination.maxBatchSize;
     this.span = this.readSize();
-    this.status = initialStatus(deps.destination, startPosition);
+    this.status = initialStatus(deps.destination, startPosition, exportedBefore);
   }
 
   start(): void {
