@@ -94,4 +94,29 @@ describe.each(['embedded', 'server'] as const)('export from the ingest log (%s s
     expect(uids(receiver)).toEqual(ids);
     expect(sidecar.exports.storeReads).toBe(0); // all of it from the log
   });
+
+  it.runIf(kind === 'server')('keeps a destination\'s position across a restart during a store outage (saved beside the log)', async () => {
+    await sidecar?.stop();
+    const receiver = await startReceiver();
+    receivers.push(receiver);
+    const store = await storeFor(kind);
+    const server = servers[servers.length - 1]!;
+    const options: TestConfigOptions = {
+      ...store,
+      dataDir: tempDir('audit-export-log-'),
+      shutdownTimeout: '300ms',
+      destinations: { outage: { endpoint: receiver.url, max_batch_size: 100, retry: { initial_interval: '50ms', max_interval: '100ms' } } },
+    };
+    sidecar = await startTestSidecar(options);
+    await server.kill();
+    const ids = await ingest(150, 50);
+    await waitFor(() => receiver.accepted.length >= 150, 10_000, 'delivery from the log while the store is down');
+    await sidecar.stop(); // ClickHouse cannot take the position now; the file beside the log can
+    await server.start();
+    sidecar = await startTestSidecar(options);
+    const more = await ingest(20, 20);
+    await waitFor(() => receiver.accepted.length >= 170, 10_000, 'the next events');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(uids(receiver)).toEqual([...ids, ...more]); // nothing resent
+  });
 });

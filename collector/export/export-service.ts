@@ -61,7 +61,7 @@ export class ExportService {
   static async start(config: SidecarConfig, store: EventStore, log: Logger): Promise<ExportService> {
     const client = openClient(config.store, 'audit-sidecar-export');
     const reader = new RowReader(client, config.store.database, config.collectorId);
-    const positions = new PositionStore(client, config.store.database, config.collectorId);
+    const positions = new PositionStore(client, config.store.database, config.collectorId, store.log.directory);
     const service = new ExportService(
       client,
       config,
