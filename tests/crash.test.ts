@@ -4,34 +4,16 @@
  * second here, so each kill leaves acknowledged events that only the ingest log holds, and
  * an insert may be cut short: the restart replays the log and checks what is stored.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeProtobuf, otlpRequest } from './support/otlp.js';
-import { freePort, runCli, startCli, waitHealthy } from './support/process.js';
+import { freePort, runCli, startCli, waitHealthy, writeCliConfig } from './support/process.js';
 import { tempDir } from './support/sidecar.js';
 
 const dir = tempDir('audit-crash-');
 const CLIENTS = 4;
 const RECORDS_PER_REQUEST = 25;
 
-function writeConfig(port: number): string {
-  const file = join(dir, 'config.yaml');
-  writeFileSync(
-    file,
-    `receivers:
-  otlp: { protocols: { http: { endpoint: "127.0.0.1:${port}" } } }
-processors: { batch: { send_batch_size: 2000, timeout: 1s } }
-exporters:
-  clickhouse: { endpoint: "embedded://${join(dir, 'data')}" }
-service:
-  collector_id: crash-test
-  pipelines:
-    logs/audit: { receivers: [otlp], exporters: [clickhouse] }
-`,
-  );
-  return file;
-}
+const writeConfig = (port: number) => writeCliConfig(dir, port, 'crash-test', { sendBatchSize: 2000, timeout: '1s' });
 
 /** Sends requests of unique events from CLIENTS loops until stopped; returns the ids acknowledged. */
 function load(port: number, round: number) {

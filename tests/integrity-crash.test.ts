@@ -4,33 +4,15 @@
  * sealed from the log's frames). verify runs through the CLI on the stopped sidecar's data
  * directory and reports its rate.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeProtobuf, otlpRequest } from './support/otlp.js';
-import { freePort, runCli, startCli, waitHealthy } from './support/process.js';
+import { freePort, runCli, startCli, waitHealthy, writeCliConfig } from './support/process.js';
 import { tempDir } from './support/sidecar.js';
 
 const dir = tempDir('audit-integrity-crash-');
 const PER_REQUEST = 1000;
 
-function writeConfig(port: number): string {
-  const file = join(dir, 'config.yaml');
-  writeFileSync(
-    file,
-    `receivers:
-  otlp: { protocols: { http: { endpoint: "127.0.0.1:${port}" } } }
-processors: { batch: { send_batch_size: 20000, timeout: 500ms } }
-exporters:
-  clickhouse: { endpoint: "embedded://${join(dir, 'data')}" }
-service:
-  collector_id: integrity-crash
-  pipelines:
-    logs/audit: { receivers: [otlp], exporters: [clickhouse] }
-`,
-  );
-  return file;
-}
+const writeConfig = (port: number) => writeCliConfig(dir, port, 'integrity-crash', { sendBatchSize: 20000, timeout: '500ms' });
 
 async function send(port: number, from: number, count: number): Promise<void> {
   for (let at = from; at < from + count; at += PER_REQUEST) {

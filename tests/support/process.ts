@@ -3,6 +3,7 @@
  * (kill -9) and shutdown tests. Every child is killed when the test file ends.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
@@ -58,4 +59,23 @@ export async function waitHealthy(port: number, timeoutMs = 30_000): Promise<voi
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('sidecar did not start');
+}
+
+/** A config file for a CLI sidecar: OTLP on 127.0.0.1:port, the embedded store under dir/data. */
+export function writeCliConfig(dir: string, port: number, collectorId: string, batch: { sendBatchSize: number; timeout: string }): string {
+  const file = join(dir, 'config.yaml');
+  writeFileSync(
+    file,
+    `receivers:
+  otlp: { protocols: { http: { endpoint: "127.0.0.1:${port}" } } }
+processors: { batch: { send_batch_size: ${batch.sendBatchSize}, timeout: ${batch.timeout} } }
+exporters:
+  clickhouse: { endpoint: "embedded://${join(dir, 'data')}" }
+service:
+  collector_id: ${collectorId}
+  pipelines:
+    logs/audit: { receivers: [otlp], exporters: [clickhouse] }
+`,
+  );
+  return file;
 }
