@@ -20,6 +20,8 @@ export interface IngestLogOptions {
   segmentBytes: number;
   maxBytes: number;
   log: Logger;
+  /** Bytes of written frames' blocks kept in memory for the loader (default 64 MiB). */
+  keepBytes?: number;
 }
 
 /** The log could not be written: nothing of the request is acknowledged. */
@@ -65,6 +67,12 @@ export class IngestLog {
   readonly reader: SegmentReader;
   /** Bytes of appends queued but not written. */
   private queuedBytes = 0;
+  /**
+   * Frames' Native blocks kept from their write until the loader takes them, so the loader
+   * reads nothing back in the common case (bounded; past the bound it reads the segment).
+   */
+  private readonly unloaded = new Map<FrameRef, ReadonlyArray<Buffer>>();
+  private unloadedBytes = 0;
   lastWriteError: { at: string; message: string } | undefined;
 
   private constructor(
@@ -135,6 +143,15 @@ export class IngestLog {
   /** The oldest frame still in the log, if any. */
   get first(): FrameRef | undefined {
     return this.frames[0];
+  }
+
+  /** The frame's Native blocks if still held from its write (each frame's once); else read the segment. */
+  takeBlocks(ref: FrameRef): ReadonlyArray<Buffer> | undefined {
+    const blocks = this.unloaded.get(ref);
+    if (!blocks) return undefined;
+    this.unloaded.delete(ref);
+    this.unloadedBytes -= ref.blocksLength;
+    return blocks;
   }
 
   /** Frames with rows after `after`, oldest first, at most `maxRows` rows (at least one frame). */
@@ -232,6 +249,11 @@ export class IngestLog {
     }
     this.lastWriteError = undefined;
     this.frames.push(ref);
+    // Rows the loader must check for copies are filtered from a read of the frame: keep only the plain case.
+    if (content.checkRows.length === 0 && this.unloadedBytes + layout.blocksLength <= (this.options.keepBytes ?? 64 * 1024 * 1024)) {
+      this.unloaded.set(ref, content.blocks);
+      this.unloadedBytes += layout.blocksLength;
+    }
     this.lastSeq = Math.max(this.lastSeq, ref.lastSeq);
     this.queuedBytes = Math.max(0, this.queuedBytes - layout.length);
     for (const listener of this.appendListeners) listener(ref);

@@ -53,6 +53,7 @@ export interface LoaderStatus {
 }
 
 const POSITION_FILE = 'loader.position';
+const NO_ROWS = new Uint32Array(0);
 
 export class Loader {
   private loaded: number;
@@ -184,8 +185,15 @@ export class Loader {
     const afterSeq = this.loaded;
     const lastSeq = frames[frames.length - 1]!.lastSeq;
     const blocks: Buffer[] = [];
-    let checks: Array<{ rows: number; blocks: Buffer; checkRows: Uint32Array }> = [];
+    const mustCheckStored = afterSeq < this.uncertainThrough;
+    // Per frame: its blocks (as written, or one buffer read back) and the rows to check for copies.
+    let checks: Array<{ rows: number; blocks: ReadonlyArray<Buffer>; checkRows: Uint32Array }> = [];
     for (const ref of frames) {
+      const kept = mustCheckStored ? undefined : this.ingestLog.takeBlocks(ref);
+      if (kept) {
+        checks.push({ rows: ref.rows, blocks: kept, checkRows: NO_ROWS });
+        continue;
+      }
       let read;
       try {
         read = await this.ingestLog.reader.read(ref);
@@ -200,19 +208,20 @@ export class Loader {
         continue;
       }
       const parts = frameParts(read.data, read.layout);
-      checks.push({ rows: ref.rows, blocks: parts.blocks, checkRows: parts.checkRows });
+      checks.push({ rows: ref.rows, blocks: [parts.blocks], checkRows: parts.checkRows });
     }
-    const mustCheckStored = afterSeq < this.uncertainThrough;
     const stored = mustCheckStored ? await this.storedSeqs(afterSeq, Math.min(lastSeq, this.uncertainThrough)) : new Set<number>();
     const copies = await this.storedCopies(checks);
     const dropped = new Set<number>();
     let inserted = 0;
-    for (const { rows, blocks: data, checkRows } of checks) {
+    for (const { rows, blocks: frameData, checkRows } of checks) {
       if (stored.size === 0 && checkRows.length === 0) {
-        blocks.push(data);
+        blocks.push(...frameData);
         inserted += rows;
         continue;
       }
+      // A frame read back: one buffer.
+      const data = frameData[0]!;
       const dropRows = new Set(checkRows.filter((row) => copies.drop.has(row + copies.offsets.get(data)!)).map(Number));
       let rowBase = 0;
       for (const index of indexNativeBlocks(data)) {
@@ -230,7 +239,7 @@ export class Loader {
         }
       }
     }
-    const frameBlocks = checks.map((c) => c.blocks);
+    const frameBlocks = checks.flatMap((c) => c.blocks);
     checks = [];
     if (blocks.length > 0) await insertBlocks(this.options.client, this.options.database, blocks, this.options.insertTimeoutMs);
     await this.options.seal?.({ blocks: frameBlocks, dropped });
@@ -273,11 +282,13 @@ export class Loader {
    * (tenant, event_id) is stored already or earlier in this insert. Rows are numbered
    * across all frames (`offsets`: where each frame's rows start).
    */
-  private async storedCopies(frames: Array<{ rows: number; blocks: Buffer; checkRows: Uint32Array }>): Promise<{ drop: Set<number>; offsets: Map<Buffer, number> }> {
+  private async storedCopies(frames: Array<{ rows: number; blocks: ReadonlyArray<Buffer>; checkRows: Uint32Array }>): Promise<{ drop: Set<number>; offsets: Map<Buffer, number> }> {
     const offsets = new Map<Buffer, number>();
     const keys = new Map<number, string>();
     let base = 0;
-    for (const { rows, blocks, checkRows } of frames) {
+    for (const { rows, blocks: frameData, checkRows } of frames) {
+      // Frames with rows to check were read back whole: one buffer.
+      const blocks = frameData[0]!;
       offsets.set(blocks, base);
       if (checkRows.length > 0) {
         const wanted = new Set(checkRows);
