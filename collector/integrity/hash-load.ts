@@ -4,13 +4,13 @@
  * hashing thread (seal-thread.ts) runs it off the main thread; signing and the inserts
  * stay with the sealer.
  */
-import { leavesOfNativeBlocks, type RowLeaves } from './canonical.js';
+import { emptyLeaves, leavesOfNativeBlocks, type RowLeaves } from './canonical.js';
 import { merkleRoot } from './merkle.js';
 import { NativeWriter } from '../store/native-writer.js';
 
 export interface LoadToHash {
-  /** The load's Native blocks (frames' blocks one after another). */
-  blocks: Buffer;
+  /** The load's Native blocks: frames' blocks, apart or one after another. */
+  blocks: Buffer | ReadonlyArray<Buffer>;
   /** Rows with ingest_seq up to this are sealed already (a replay). */
   sealedThrough: number;
   /** ingest_seq of rows never stored (copies left out of the insert). */
@@ -35,7 +35,8 @@ const MAX_DATETIME = 4_294_967_295;
 export function hashLoad(load: LoadToHash): HashedLoad {
   const dropped = new Set(load.dropped);
   const keep = (seq: number) => seq > load.sealedThrough && !dropped.has(seq);
-  const leaves = leavesOfNativeBlocks(load.blocks, keep);
+  const leaves = emptyLeaves();
+  for (const blocks of Buffer.isBuffer(load.blocks) ? [load.blocks] : load.blocks) leavesOfNativeBlocks(blocks, keep, leaves);
   const count = leaves.seqs.length;
   if (count === 0) return { count, fromSeq: 0, toSeq: 0, merkleRoot: '', leavesBlock: new Uint8Array(0) };
   return {

@@ -252,16 +252,16 @@ export class Verifier {
     const rows = await this.rows<[string, string, string[]]>(
       `SELECT status, toString(count()), groupArray(${MAX_IDS})(event_id)
        FROM (
-         SELECT event_id, multiIf(NOT found OR rank > 1, if(seq <= {p:UInt64}, 'pending', 'injected'), ok, 'intact', 'altered') AS status
+         SELECT event_id, multiIf((NOT found) OR rank > 1, if(seq <= {p:UInt64}, 'pending', 'injected'), ok, 'intact', 'altered') AS status
          FROM (
            SELECT seq, event_id, found, ok, row_number() OVER (PARTITION BY seq ORDER BY ok DESC, same_id DESC) AS rank
            FROM (
-             SELECT e.ingest_seq AS seq, e.event_id AS event_id, l.found AS found, e.event_id = l.event_id AS same_id,
-                    l.found AND ${leafSql('e', 'l.retention_days')} = l.leaf
-                      AND toDateTime(e.occurred_at) + toIntervalDay(e.retention_days) = l.expires_at AS ok
+             SELECT e.ingest_seq AS seq, e.event_id AS event_id, l.found AS found, (e.event_id = l.leaf_event_id) AS same_id,
+                    (l.found AND ${leafSql('e', 'l.leaf_retention')} = l.first_leaf
+                      AND toDateTime(e.occurred_at) + toIntervalDay(e.retention_days) = l.leaf_expires) AS ok
              FROM ${db}.events AS e
-             LEFT JOIN (SELECT ingest_seq, argMin(event_id, leaf) AS event_id, argMin(retention_days, leaf) AS retention_days,
-                               argMin(expires_at, leaf) AS expires_at, min(leaf) AS leaf, toUInt8(1) AS found
+             LEFT JOIN (SELECT ingest_seq, argMin(event_id, leaf) AS leaf_event_id, argMin(retention_days, leaf) AS leaf_retention,
+                               argMin(expires_at, leaf) AS leaf_expires, min(leaf) AS first_leaf, toUInt8(1) AS found
                         FROM ${db}.event_leaves
                         WHERE collector_id = {c:String} AND ingest_seq > {a:UInt64} AND ingest_seq <= {b:UInt64}
                         GROUP BY ingest_seq) AS l
@@ -296,8 +296,8 @@ export class Verifier {
     const db = this.database;
     const range = 'collector_id = {c:String} AND ingest_seq > {a:UInt64} AND ingest_seq <= {b:UInt64}';
     const [row] = await this.rows<[string, Array<[string, string]>]>(
-      `SELECT toString(countIf(expires <= {now:UInt32})), groupArrayIf((tenant_id, event_id), expires > {now:UInt32})
-       FROM (SELECT ingest_seq, argMin(event_id, leaf) AS event_id, argMin(tenant_id, leaf) AS tenant_id, toUnixTimestamp(argMin(expires_at, leaf)) AS expires
+      `SELECT toString(countIf(expires <= {now:UInt32})), groupArrayIf((leaf_tenant, leaf_event_id), expires > {now:UInt32})
+       FROM (SELECT ingest_seq, argMin(event_id, leaf) AS leaf_event_id, argMin(tenant_id, leaf) AS leaf_tenant, toUnixTimestamp(argMin(expires_at, leaf)) AS expires
              FROM ${db}.event_leaves AS l WHERE ${range} ${this.tenantFilter('l')} GROUP BY ingest_seq) AS l
        LEFT ANTI JOIN (SELECT DISTINCT ingest_seq FROM ${db}.events AS e WHERE ${range} ${this.tenantFilter('e')}) AS e
          ON l.ingest_seq = e.ingest_seq`,
