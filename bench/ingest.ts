@@ -268,11 +268,11 @@ async function topUp(dataDir: string, templates: ReturnType<typeof buildTemplate
 }
 
 /**
- * The integrity cost: the durable saturation load for INTEGRITY_SECONDS on a fresh data
- * directory, with `exporters.clickhouse.integrity.enabled` as given (one phase each, same
- * concurrency), and how long after it the loader had everything loaded (and sealed).
+ * The integrity cost: the durable saturation load for `seconds` on a fresh data directory,
+ * with `exporters.clickhouse.integrity.enabled` as given, and how long after it the loader
+ * had everything loaded (and sealed).
  */
-async function runIntegrityPhase(workDir: string, integrity: boolean, port: number, firstRequest: number) {
+async function runIntegrityPhase(workDir: string, integrity: boolean, port: number, firstRequest: number, seconds: number) {
   const name = integrity ? 'integrity-on' : 'integrity-off';
   const dataDir = join(workDir, `data-${name}`);
   const configFile = join(workDir, `bench-${name}.yaml`);
@@ -281,12 +281,12 @@ async function runIntegrityPhase(workDir: string, integrity: boolean, port: numb
   const child = spawn(process.execPath, [join(projectRoot(), 'dist/collector/cli/main.js'), 'start', '--config', configFile], { stdio: ['ignore', 'inherit', 'inherit'] });
   try {
     await waitHealthy(`http://127.0.0.1:${port}`, child);
-    process.stderr.write(`integrity ${integrity ? 'on' : 'off'}: ack: durable, ${INTEGRITY_SECONDS} s, ${CONCURRENCY} concurrent requests\n`);
-    const run = await watchLoader(`http://127.0.0.1:${apiPort}`, driveLoad(`http://127.0.0.1:${port}`, CONCURRENCY, INTEGRITY_SECONDS, firstRequest));
+    process.stderr.write(`integrity ${integrity ? 'on' : 'off'}: ack: durable, ${seconds} s, ${CONCURRENCY} concurrent requests\n`);
+    const run = await watchLoader(`http://127.0.0.1:${apiPort}`, driveLoad(`http://127.0.0.1:${port}`, CONCURRENCY, seconds, firstRequest));
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     await exited;
-    return { rate: rateOf(run.result), sent: run.result.sent, drainSeconds: run.loader.drainSeconds };
+    return { acked: run.result.acked, elapsed: run.result.elapsed, sent: run.result.sent, drainSeconds: run.loader.drainSeconds };
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(join(workDir, `data-${name}`), { recursive: true, force: true });
@@ -354,8 +354,18 @@ async function main(): Promise<void> {
     process.stderr.write(`verify: audit-sidecar verify over the ${durable.stored} rows the durable run stored\n`);
     const verified = runVerify(join(workDir, 'bench-durable.yaml'));
     const stored = await runMode(workDir, 'stored', port, durable.load.sent + durable.light.sent);
-    const withIntegrity = await runIntegrityPhase(workDir, true, port, stored.load.sent + stored.light.sent);
-    const withoutIntegrity = await runIntegrityPhase(workDir, false, port, withIntegrity.sent);
+    // On, off, off, on (half the time each): a machine whose load drifts favours neither.
+    const phases: Array<Awaited<ReturnType<typeof runIntegrityPhase>> & { integrity: boolean }> = [];
+    for (const integrity of [true, false, false, true]) {
+      const phase = await runIntegrityPhase(workDir, integrity, port, phases.at(-1)?.sent ?? stored.load.sent + stored.light.sent, INTEGRITY_SECONDS / 2);
+      phases.push({ ...phase, integrity });
+    }
+    const integrityRun = (on: boolean) => {
+      const mine = phases.filter((p) => p.integrity === on);
+      return { rate: mine.reduce((n, p) => n + p.acked, 0) / mine.reduce((n, p) => n + p.elapsed, 0), drainSeconds: Math.max(...mine.map((p) => p.drainSeconds)) };
+    };
+    const withIntegrity = integrityRun(true);
+    const withoutIntegrity = integrityRun(false);
     process.stderr.write(`ceiling: ${CEILING_SECONDS} s of ${BATCH_ROWS}-row inserts of the same rows into a fresh embedded store\n`);
     const ceiling = await measureCeiling(durable.load.templates);
     // The durable run's data: its ingest log still holds every record (the held destination never took any).
@@ -381,7 +391,7 @@ async function main(): Promise<void> {
       ...modeLines(durable),
       ...modeLines(stored),
       `  durable / stored       saturation ${ratio(rateOf(durable.load), rateOf(stored.load))}x, light load ${ratio(rateOf(durable.light), rateOf(stored.light))}x records/s`,
-      `  integrity cost         durable saturation (${CONCURRENCY}, ${INTEGRITY_SECONDS} s each) with integrity ${Math.round(withIntegrity.rate)} records/s, without ${Math.round(withoutIntegrity.rate)} records/s: ratio ${ratio(withIntegrity.rate, withoutIntegrity.rate)} (${(100 * (1 - withIntegrity.rate / withoutIntegrity.rate)).toFixed(1)} % cost); loader done ${withIntegrity.drainSeconds.toFixed(1)} s / ${withoutIntegrity.drainSeconds.toFixed(1)} s after the load`,
+      `  integrity cost         durable saturation (${CONCURRENCY}, ${INTEGRITY_SECONDS} s each, on/off/off/on) with integrity ${Math.round(withIntegrity.rate)} records/s, without ${Math.round(withoutIntegrity.rate)} records/s: ratio ${ratio(withIntegrity.rate, withoutIntegrity.rate)} (${(100 * (1 - withIntegrity.rate / withoutIntegrity.rate)).toFixed(1)} % cost); loader done at most ${withIntegrity.drainSeconds.toFixed(1)} s / ${withoutIntegrity.drainSeconds.toFixed(1)} s after the load`,
       `  verify                 ${verified.rows} rows in ${verified.seconds.toFixed(2)} s = ${Math.round(verified.rate)} rows/s (${verified.ok ? 'clean' : 'PROBLEMS FOUND'})`,
       `  ceiling (raw inserts)  ${Math.round(ceiling)} rows/s of ${BATCH_ROWS}-row Native blocks; durable / ceiling ${ratio(rateOf(durable.load), ceiling)}, stored / ceiling ${ratio(rateOf(stored.load), ceiling)}`,
       `  export backlog, batch 1000: from the ingest log ${Math.round(exportRate(fromLog))} records/s, from ClickHouse ${Math.round(exportRate(fromStore))} records/s (${ratio(exportRate(fromLog), exportRate(fromStore))}x), ${backlog} records`,
