@@ -9,13 +9,15 @@
  *
  * Then, on the rows stored, export of the backlog read from the ingest log against read
  * from ClickHouse, the read side (filtered pages and searches through the API), and a
- * destination subscribed at the end while the full load runs again.
+ * destination subscribed at the end while the full load runs again. Integrity: `verify`
+ * over the rows the durable run stored (rows/s), and the durable saturation load once with
+ * integrity on and once off (records/s, the ratio is the cost of hashing and checkpoints).
  *
  *   BENCH_SECONDS (60)  BENCH_CONCURRENCY (64)  BENCH_LIGHT_SECONDS (10)  BENCH_LIGHT_CONCURRENCY (4)
  *   BENCH_CEILING_SECONDS (15)
- *   BENCH_EXPORT_SECONDS (15)  BENCH_LIVE_EXPORT_SECONDS (20)  BENCH_NODE_ARGS
+ *   BENCH_EXPORT_SECONDS (15)  BENCH_LIVE_EXPORT_SECONDS (20)  BENCH_INTEGRITY_SECONDS (20)  BENCH_NODE_ARGS
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,11 +29,8 @@ import { closeClients, openClient } from '../collector/store/clickhouse-client.j
 import { migrate } from '../collector/store/migrations.js';
 import { encodeRows } from '../collector/store/row-encoding.js';
 import { insertBlocks } from '../collector/store/insert-blocks.js';
-import { decodeProtobuf } from '../collector/receivers/otlp/codec.js';
-import { normalizeExportRequest } from '../pipelines/otlp/request.js';
 import { projectRoot } from '../collector/paths.js';
-import type { AuditEvent } from '../schemas/audit-event.js';
-import { buildTemplate, stamp } from './workload.js';
+import { benchEvents, buildTemplate, stamp } from './workload.js';
 import { measureExport, measureLiveExport } from './export.js';
 import { measureQueries } from './queries.js';
 import { cpuSeconds, peakRssMiB } from './proc.js';
@@ -43,6 +42,7 @@ const LIGHT_SECONDS = Number(process.env.BENCH_LIGHT_SECONDS ?? 10);
 const CEILING_SECONDS = Number(process.env.BENCH_CEILING_SECONDS ?? 15);
 const EXPORT_SECONDS = Number(process.env.BENCH_EXPORT_SECONDS ?? 15);
 const LIVE_EXPORT_SECONDS = Number(process.env.BENCH_LIVE_EXPORT_SECONDS ?? 20);
+const INTEGRITY_SECONDS = Number(process.env.BENCH_INTEGRITY_SECONDS ?? 20);
 /** Rows the read-side figures are measured on. */
 const QUERY_ROWS = Number(process.env.BENCH_QUERY_ROWS ?? 1_000_000);
 const RECORDS_PER_REQUEST = 100;
@@ -68,13 +68,13 @@ function percentile(sorted: number[], p: number): number {
  * ingest log, so the export phase later finds the whole backlog in the log; it costs the
  * run a connection attempt per backoff.
  */
-function configYaml(dataDir: string, port: number, apiPort: number, ack: 'durable' | 'stored', heldBy: string): string {
+function configYaml(dataDir: string, port: number, apiPort: number, ack: 'durable' | 'stored', heldBy: string, integrity = true): string {
   return `receivers:
   otlp: { protocols: { http: { endpoint: 127.0.0.1:${port} } } }
 processors:
   batch: { send_batch_size: 20000, timeout: 1s }
 exporters:
-  clickhouse: { endpoint: "embedded://${dataDir}", database: audit }
+  clickhouse: { endpoint: "embedded://${dataDir}", database: audit, integrity: { enabled: ${integrity} } }
   otlphttp/held: { endpoint: "${heldBy}", max_batch_size: 1000, start_from: earliest, retry: { initial_interval: 5s, max_interval: 60s } }
 extensions:
   api: { endpoint: 127.0.0.1:${apiPort} }
@@ -246,20 +246,6 @@ function embeddedConfig(dataDir: string) {
   );
 }
 
-/** The benchmark's records as the sidecar normalizes them, stamped with the current time. */
-function benchEvents(templates: ReturnType<typeof buildTemplate>[]): AuditEvent[] {
-  const events: AuditEvent[] = [];
-  for (const t of templates) {
-    const normalized = normalizeExportRequest(decodeProtobuf(stamp(t, Buffer.alloc(t.body.length), events.length)), {
-      tenantOverride: undefined,
-      receivedAtNanos: `${Date.now()}000000`,
-      retention: { defaultDays: 90, tenants: {} },
-    });
-    events.push(...normalized.events);
-  }
-  return events;
-}
-
 /**
  * The read-side figures are quoted for a million stored rows: when the timed run stored
  * fewer, the rest are inserted directly (unique ids, the same shapes).
@@ -279,6 +265,40 @@ async function topUp(dataDir: string, templates: ReturnType<typeof buildTemplate
   } finally {
     await closeClients([client], config.store.endpoint);
   }
+}
+
+/**
+ * The integrity cost: the durable saturation load for `seconds` on a fresh data directory,
+ * with `exporters.clickhouse.integrity.enabled` as given, and how long after it the loader
+ * had everything loaded (and sealed).
+ */
+async function runIntegrityPhase(workDir: string, integrity: boolean, port: number, firstRequest: number, seconds: number) {
+  const name = integrity ? 'integrity-on' : 'integrity-off';
+  const dataDir = join(workDir, `data-${name}`);
+  const configFile = join(workDir, `bench-${name}.yaml`);
+  const apiPort = await freePort();
+  writeFileSync(configFile, configYaml(dataDir, port, apiPort, 'durable', `http://127.0.0.1:${await freePort()}/v1/logs`, integrity));
+  const child = spawn(process.execPath, [join(projectRoot(), 'dist/collector/cli/main.js'), 'start', '--config', configFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+  try {
+    await waitHealthy(`http://127.0.0.1:${port}`, child);
+    process.stderr.write(`integrity ${integrity ? 'on' : 'off'}: ack: durable, ${seconds} s, ${CONCURRENCY} concurrent requests\n`);
+    const run = await watchLoader(`http://127.0.0.1:${apiPort}`, driveLoad(`http://127.0.0.1:${port}`, CONCURRENCY, seconds, firstRequest));
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    return { acked: run.result.acked, elapsed: run.result.elapsed, sent: run.result.sent, drainSeconds: run.loader.drainSeconds };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(join(workDir, `data-${name}`), { recursive: true, force: true });
+  }
+}
+
+/** `audit-sidecar verify` (the CLI, on the stopped sidecar's data directory) over every row the run stored. */
+function runVerify(configFile: string): { rows: number; seconds: number; rate: number; ok: boolean } {
+  const result = spawnSync(process.execPath, [join(projectRoot(), 'dist/collector/cli/main.js'), 'verify', '--config', configFile], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (result.status !== 0 && result.status !== 1) throw new Error(`verify exited with ${result.status}: ${result.stderr}`);
+  const report = JSON.parse(result.stdout) as { ok: boolean; rows_checked: number; seconds: number; rows_per_second: number };
+  return { rows: report.rows_checked, seconds: report.seconds, rate: report.rows_per_second, ok: report.ok };
 }
 
 /** The same rows, already normalized and serialized, inserted in batches straight into chDB. */
@@ -331,7 +351,21 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${port}`;
   try {
     const durable = await runMode(workDir, 'durable', port, 0);
+    process.stderr.write(`verify: audit-sidecar verify over the ${durable.stored} rows the durable run stored\n`);
+    const verified = runVerify(join(workDir, 'bench-durable.yaml'));
     const stored = await runMode(workDir, 'stored', port, durable.load.sent + durable.light.sent);
+    // On, off, off, on (half the time each): a machine whose load drifts favours neither.
+    const phases: Array<Awaited<ReturnType<typeof runIntegrityPhase>> & { integrity: boolean }> = [];
+    for (const integrity of [true, false, false, true]) {
+      const phase = await runIntegrityPhase(workDir, integrity, port, phases.at(-1)?.sent ?? stored.load.sent + stored.light.sent, INTEGRITY_SECONDS / 2);
+      phases.push({ ...phase, integrity });
+    }
+    const integrityRun = (on: boolean) => {
+      const mine = phases.filter((p) => p.integrity === on);
+      return { rate: mine.reduce((n, p) => n + p.acked, 0) / mine.reduce((n, p) => n + p.elapsed, 0), drainSeconds: Math.max(...mine.map((p) => p.drainSeconds)) };
+    };
+    const withIntegrity = integrityRun(true);
+    const withoutIntegrity = integrityRun(false);
     process.stderr.write(`ceiling: ${CEILING_SECONDS} s of ${BATCH_ROWS}-row inserts of the same rows into a fresh embedded store\n`);
     const ceiling = await measureCeiling(durable.load.templates);
     // The durable run's data: its ingest log still holds every record (the held destination never took any).
@@ -357,6 +391,8 @@ async function main(): Promise<void> {
       ...modeLines(durable),
       ...modeLines(stored),
       `  durable / stored       saturation ${ratio(rateOf(durable.load), rateOf(stored.load))}x, light load ${ratio(rateOf(durable.light), rateOf(stored.light))}x records/s`,
+      `  integrity cost         durable saturation (${CONCURRENCY}, ${INTEGRITY_SECONDS} s each, on/off/off/on) with integrity ${Math.round(withIntegrity.rate)} records/s, without ${Math.round(withoutIntegrity.rate)} records/s: ratio ${ratio(withIntegrity.rate, withoutIntegrity.rate)} (${(100 * (1 - withIntegrity.rate / withoutIntegrity.rate)).toFixed(1)} % cost); loader done at most ${withIntegrity.drainSeconds.toFixed(1)} s / ${withoutIntegrity.drainSeconds.toFixed(1)} s after the load`,
+      `  verify                 ${verified.rows} rows in ${verified.seconds.toFixed(2)} s = ${Math.round(verified.rate)} rows/s (${verified.ok ? 'clean' : 'PROBLEMS FOUND'})`,
       `  ceiling (raw inserts)  ${Math.round(ceiling)} rows/s of ${BATCH_ROWS}-row Native blocks; durable / ceiling ${ratio(rateOf(durable.load), ceiling)}, stored / ceiling ${ratio(rateOf(stored.load), ceiling)}`,
       `  export backlog, batch 1000: from the ingest log ${Math.round(exportRate(fromLog))} records/s, from ClickHouse ${Math.round(exportRate(fromStore))} records/s (${ratio(exportRate(fromLog), exportRate(fromStore))}x), ${backlog} records`,
       `  export backlog, batch 100:  from the ingest log ${Math.round(exportRate(fromLog100))} records/s`,
@@ -364,7 +400,7 @@ async function main(): Promise<void> {
       `  export live, batch 1000     ingest ${Math.round(live.ingested / live.ingestSeconds)} records/s for ${live.ingestSeconds.toFixed(0)} s; the receiver had ${((100 * live.exportedDuringLoad) / live.ingested).toFixed(1)} % when the load stopped, all ${Number.isNaN(live.catchUpSeconds) ? 'NOT within 60 s' : `${live.catchUpSeconds.toFixed(1)} s later`}; peak RSS ${live.rssMiB.toFixed(0)} MiB`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
-    if (durable.stored !== durable.load.acked + durable.light.acked || stored.stored !== stored.load.acked + stored.light.acked) process.exitCode = 1;
+    if (durable.stored !== durable.load.acked + durable.light.acked || stored.stored !== stored.load.acked + stored.light.acked || !verified.ok) process.exitCode = 1;
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

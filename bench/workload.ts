@@ -3,7 +3,9 @@
  * with a unique log.record.uid patched into a pre-encoded template, so the load generator
  * spends its CPU on sending, not encoding.
  */
-import { ExportLogsServiceRequestType } from '../collector/receivers/otlp/codec.js';
+import { decodeProtobuf, ExportLogsServiceRequestType } from '../collector/receivers/otlp/codec.js';
+import { normalizeExportRequest } from '../pipelines/otlp/request.js';
+import type { AuditEvent } from '../schemas/audit-event.js';
 
 const UID_PLACEHOLDER = 'UUUUUUUUUUUUUUUU';
 /** Recognisable fixed64 times, replaced by the send time (records occur as they are sent). */
@@ -89,4 +91,18 @@ export function stamp(template: RequestTemplate, target: Buffer, requestNumber: 
   const now = BigInt(Date.now()) * 1_000_000n;
   for (const [offset, index] of template.timeOffsets) target.writeBigUInt64LE(now - BigInt(index) * 1_000n, offset);
   return target;
+}
+
+/** The benchmark's records as the sidecar normalizes them, stamped with the current time. */
+export function benchEvents(templates: ReturnType<typeof buildTemplate>[]): AuditEvent[] {
+  const events: AuditEvent[] = [];
+  for (const t of templates) {
+    const normalized = normalizeExportRequest(decodeProtobuf(stamp(t, Buffer.alloc(t.body.length), events.length)), {
+      tenantOverride: undefined,
+      receivedAtNanos: `${Date.now()}000000`,
+      retention: { defaultDays: 90, tenants: {} },
+    });
+    events.push(...normalized.events);
+  }
+  return events;
 }

@@ -19,7 +19,7 @@
  * legal holds change it legitimately, so verify hashes a row with the leaf's load-time
  * value and checks the current one against the leaf's expiry instead.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { AUDIT_EVENT_COLUMNS } from '../../schemas/audit-event.js';
 import { indexNativeBlocks, type NativeColumn } from '../store/native-reader.js';
 import { RowBinaryReader } from '../store/row-binary-reader.js';
@@ -119,8 +119,8 @@ export function leavesOfNativeBlocks(data: Buffer, keep: (seq: number) => boolea
     const retentionAt = column('retention_days').start;
     const ids = slices[0] as { bounds: Int32Array };
     const tenants = slices[1] as { bounds: Int32Array };
-    // Canonical rows are the block's bytes rearranged, plus a prefix and map counts a row.
-    const out = Buffer.allocUnsafe(data.length + rows * (1 + 10 * slices.length));
+    // A canonical row is some of the block's bytes rearranged, plus a prefix and map counts.
+    const out = scratchFor(blockBytes(index.columns, slices, rows) + 1 + 10 * slices.length);
     for (let row = 0; row < rows; row++) {
       const seq = data.readUInt32LE(seqAt + row * 8) + data.readUInt32LE(seqAt + row * 8 + 4) * 4_294_967_296;
       if (!keep(seq)) continue;
@@ -140,7 +140,7 @@ export function leavesOfNativeBlocks(data: Buffer, keep: (seq: number) => boolea
           }
         }
       }
-      into.leaves.push(createHash('sha256').update(out.subarray(rowStart, at)).digest());
+      into.leaves.push(hash('sha256', out.subarray(rowStart, at), 'buffer'));
       into.seqs.push(seq);
       into.eventIds.push(data.toString('utf8', ids.bounds[row]! + lengthPrefix(data, ids.bounds[row]!), ids.bounds[row + 1]!));
       into.tenants.push(data.toString('utf8', tenants.bounds[row]! + lengthPrefix(data, tenants.bounds[row]!), tenants.bounds[row + 1]!));
@@ -149,6 +149,27 @@ export function leavesOfNativeBlocks(data: Buffer, keep: (seq: number) => boolea
     }
   }
   return into;
+}
+
+let scratch = Buffer.alloc(0);
+
+/** A buffer of at least `bytes` for one canonical row at a time, reused. */
+function scratchFor(bytes: number): Buffer {
+  if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, 64 * 1024));
+  return scratch;
+}
+
+/** Bytes from the first column's start to the end of the last of the block's canonical columns. */
+function blockBytes(columns: ReadonlyMap<string, NativeColumn>, slices: ReadonlyArray<ColumnSlices>, rows: number): number {
+  let start = Number.POSITIVE_INFINITY;
+  for (const column of columns.values()) start = Math.min(start, column.start);
+  let end = start;
+  for (const s of slices) {
+    if (s.kind === 'fixed') end = Math.max(end, s.start + s.width * rows);
+    else if (s.kind === 'string') end = Math.max(end, s.bounds[rows]!);
+    else end = Math.max(end, s.values[s.values.length - 1]!);
+  }
+  return end - start;
 }
 
 /** Bytes of the LEB128 length in front of the string at `at`. */

@@ -5,7 +5,7 @@
  * carrying a lone last node up unchanged builds exactly that tree. Inclusion proofs are
  * RFC 6962 audit paths, checked with the algorithm of RFC 9162 §2.1.3.2.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
@@ -22,10 +22,18 @@ export const nodeHash = (left: Buffer, right: Buffer): Buffer => sha256(NODE, le
 /** The root of the tree over `leaves` (leaf hashes, in order); SHA-256("") for none. */
 export function merkleRoot(leaves: ReadonlyArray<Buffer>): Buffer {
   if (leaves.length === 0) return sha256();
+  // One-shot hashes of 0x01 || left || right in one scratch buffer: a Hash object a node
+  // costs more than the hashing (a tree has as many nodes as leaves).
+  const scratch = Buffer.alloc(65);
+  scratch[0] = 1;
   let level = leaves.slice();
   while (level.length > 1) {
     const next: Buffer[] = [];
-    for (let i = 0; i + 1 < level.length; i += 2) next.push(nodeHash(level[i]!, level[i + 1]!));
+    for (let i = 0; i + 1 < level.length; i += 2) {
+      level[i]!.copy(scratch, 1);
+      level[i + 1]!.copy(scratch, 33);
+      next.push(hash('sha256', scratch, 'buffer'));
+    }
     if (level.length % 2 === 1) next.push(level[level.length - 1]!);
     level = next;
   }

@@ -2,7 +2,9 @@
  * Seals what the loader loads: after each insert, and before the loader saves its position,
  * the leaves of the load's rows go into audit.event_leaves and a signed checkpoint over them
  * into audit.checkpoints. The leaves are hashed from the ingest log's Native blocks, the
- * bytes that were inserted, never read back from the store.
+ * bytes that were inserted, never read back from the store, on a thread of their own
+ * (seal-thread.ts) while the insert runs: the main thread only copies the blocks over and
+ * signs one checkpoint a load.
  *
  * Crashes: a checkpoint is written only after the rows it covers are stored, and the
  * loader's position only after the checkpoint. A crash between the insert and the
@@ -16,12 +18,11 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../log.js';
-import { NativeWriter } from '../store/native-writer.js';
-import { emptyLeaves, leavesOfNativeBlocks, type RowLeaves } from './canonical.js';
+import { LEAVES_COLUMNS, type HashedLoad } from './hash-load.js';
+import { SealThread } from './seal-thread-client.js';
 import { checkpointHash, GENESIS_HASH, signCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { KeyRing } from './keys.js';
 import { publicPem } from './keys.js';
-import { merkleRoot } from './merkle.js';
 import { createPublicKey } from 'node:crypto';
 
 /** What the loader hands over: its frames' blocks as read from the log, and rows it left out as copies. */
@@ -30,8 +31,6 @@ export interface LoadedBatch {
   /** ingest_seq of rows never stored (copies of events already stored). */
   dropped: ReadonlySet<number>;
 }
-
-const MAX_DATETIME = 4_294_967_295;
 
 export interface SealerOptions {
   client: ClickHouseClient;
@@ -44,6 +43,8 @@ export interface SealerOptions {
 
 export class Sealer {
   private readonly listeners: Array<(checkpoint: Checkpoint) => void> = [];
+  /** Where loads are hashed; public so tests can end it mid-load. */
+  readonly thread = new SealThread();
 
   private constructor(
     private readonly options: SealerOptions,
@@ -93,19 +94,47 @@ export class Sealer {
     return this.sealedThrough;
   }
 
-  /** Leaves and a checkpoint for the batch's rows not sealed yet; rejects (the loader retries) if the store refuses. */
-  async seal(batch: LoadedBatch): Promise<Checkpoint | undefined> {
-    const leaves = emptyLeaves();
-    const keep = (seq: number) => seq > this.sealedThrough && !batch.dropped.has(seq);
-    for (const blocks of batch.blocks) leavesOfNativeBlocks(blocks, keep, leaves);
-    if (leaves.seqs.length === 0) return undefined;
-    await this.insertLeaves(leaves);
+  /**
+   * Starts hashing the batch's rows not sealed yet on the hashing thread (the loader calls
+   * this before its insert, so hashing runs beside it); the function returned writes their
+   * leaves and a checkpoint (the loader calls it after the insert, before it saves its
+   * position) and rejects, for the loader to retry the load, if hashing or the store failed.
+   */
+  prepare(batch: LoadedBatch): () => Promise<Checkpoint | undefined> {
+    const sealedThrough = this.sealedThrough;
+    const hashing = this.thread.hash({ blocks: batch.blocks, sealedThrough, dropped: [...batch.dropped], collectorId: this.options.collectorId });
+    hashing.catch(() => undefined); // a failed insert never asks for it
+    return () => this.commit(hashing, sealedThrough);
+  }
+
+  /** Leaves and a checkpoint for the batch's rows not sealed yet, at once. */
+  seal(batch: LoadedBatch): Promise<Checkpoint | undefined> {
+    return this.prepare(batch)();
+  }
+
+  /** Ends the hashing thread (after the loader has stopped). */
+  close(): Promise<void> {
+    return this.thread.close();
+  }
+
+  private async commit(hashing: Promise<HashedLoad>, sealedThrough: number): Promise<Checkpoint | undefined> {
+    const hashed = await hashing;
+    // Loads are sealed one after another; a checkpoint written meanwhile would make these leaves stale.
+    if (sealedThrough !== this.sealedThrough) throw new Error(`sealed through ${this.sealedThrough} since hashing began at ${sealedThrough}`);
+    if (hashed.count === 0) return undefined;
+    const result = await this.options.client.exec({
+      query: `INSERT INTO ${this.options.database}.event_leaves (${LEAVES_COLUMNS}) FORMAT Native`,
+      values: Readable.from([hashed.leavesBlock], { objectMode: false }),
+      abort_signal: AbortSignal.timeout(this.options.insertTimeoutMs),
+    });
+    result.stream.resume();
+    await finished(result.stream);
     const unsigned = {
       collector_id: this.options.collectorId,
-      from_seq: leaves.seqs[0]!,
-      to_seq: leaves.seqs[leaves.seqs.length - 1]!,
-      count: leaves.seqs.length,
-      merkle_root: merkleRoot(leaves.leaves).toString('hex'),
+      from_seq: hashed.fromSeq,
+      to_seq: hashed.toSeq,
+      count: hashed.count,
+      merkle_root: hashed.merkleRoot,
       prev_hash: this.lastHash,
       created_at: new Date().toISOString(),
       key_id: this.options.keys.activeKeyId,
@@ -120,34 +149,6 @@ export class Sealer {
     this.lastHash = checkpointHash(checkpoint);
     for (const listener of this.listeners) listener(checkpoint);
     return checkpoint;
-  }
-
-  private async insertLeaves(leaves: RowLeaves): Promise<void> {
-    const rows = leaves.seqs.length;
-    const w = new NativeWriter(rows * 120 + 1024);
-    w.varUInt(8);
-    w.varUInt(rows);
-    const column = (name: string, type: string, write: (i: number) => void) => {
-      w.string(name);
-      w.string(type);
-      for (let i = 0; i < rows; i++) write(i);
-    };
-    const dateTime = (seconds: number) => w.uint32(Math.max(0, Math.min(MAX_DATETIME, seconds)));
-    column('collector_id', 'String', () => w.string(this.options.collectorId));
-    column('ingest_seq', 'UInt64', (i) => w.uint64(leaves.seqs[i]!));
-    column('event_id', 'String', (i) => w.string(leaves.eventIds[i]!));
-    column('tenant_id', 'String', (i) => w.string(leaves.tenants[i]!));
-    column('occurred_at', "DateTime('UTC')", (i) => dateTime(leaves.occurredAt[i]!));
-    column('retention_days', 'UInt16', (i) => w.uint16(leaves.retentionDays[i]!));
-    column('expires_at', "DateTime('UTC')", (i) => dateTime(leaves.occurredAt[i]! + leaves.retentionDays[i]! * 86_400));
-    column('leaf', 'FixedString(32)', (i) => w.bytes(leaves.leaves[i]!));
-    const result = await this.options.client.exec({
-      query: `INSERT INTO ${this.options.database}.event_leaves (collector_id, ingest_seq, event_id, tenant_id, occurred_at, retention_days, expires_at, leaf) FORMAT Native`,
-      values: Readable.from([w.finish()], { objectMode: false }),
-      abort_signal: AbortSignal.timeout(this.options.insertTimeoutMs),
-    });
-    result.stream.resume();
-    await finished(result.stream);
   }
 }
 

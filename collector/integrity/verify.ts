@@ -2,7 +2,9 @@
  * verify: checks the store against its checkpoints. For each collector, walks the
  * checkpoints in ingest_seq order (signature, chain, contiguity), and in bounded chunks of
  * about `chunkRows` rows compares the leaves with each checkpoint's Merkle root and every
- * stored row with its leaf (ClickHouse hashes the rows itself: leafSql()).
+ * stored row with its leaf. The engine does the heavy part: it hashes the rows itself
+ * (leafSql()), joins them with their leaves and sends back counts and the ids of rows not
+ * intact; Node reads only the leaves (RowBinary, 40 bytes a row) to rebuild the roots.
  *
  * A row with no leaf is injected; a leaf with no row is expired when its expires_at has
  * passed, collapsed when another row with the same tenant and event_id is stored (the
@@ -49,13 +51,14 @@ export interface VerifyReport {
 /** Id lists are capped; the counts are not. */
 const MAX_IDS = 1000;
 
-interface Leaf {
-  seq: number;
-  eventId: string;
-  tenant: string;
-  expiresAt: number;
-  leaf: string;
+/** A range's leaves: ingest_seq ascending, and each one's hash. */
+interface Leaves {
+  seqs: number[];
+  hashes: Buffer[];
 }
+
+/** RowBinary of (ingest_seq UInt64, leaf FixedString(32)). */
+const LEAF_ROW_BYTES = 40;
 
 interface Chunk {
   collector: string;
@@ -166,94 +169,163 @@ export class Verifier {
     }
   }
 
-  private async leaves(collector: string, after: number, through: number): Promise<Leaf[]> {
-    const rows = await this.rows<[string, string, string, string, string]>(
-      `SELECT ingest_seq, event_id, tenant_id, toUnixTimestamp(expires_at), hex(leaf) FROM ${this.database}.event_leaves
-       WHERE collector_id = {c:String} AND ingest_seq > {a:UInt64} AND ingest_seq <= {b:UInt64} ORDER BY ingest_seq`,
-      { c: collector, a: after, b: through },
-    );
-    const leaves: Leaf[] = [];
-    for (const [seq, eventId, tenant, expires, leaf] of rows) {
-      const n = Number(seq);
-      // A replayed load wrote the same leaf again until the table merges them.
-      if (leaves.length > 0 && leaves[leaves.length - 1]!.seq === n) continue;
-      leaves.push({ seq: n, eventId, tenant, expiresAt: Number(expires) * 1000, leaf: leaf.toLowerCase() });
+  /**
+   * The range's leaves, one per ingest_seq, as RowBinary (seq, leaf: 40 bytes a row). Two
+   * copies of a leaf (a replayed load) count once; two different leaves for one row are a
+   * break (a leaf was added).
+   */
+  private async leaves(collector: string, after: number, through: number): Promise<Leaves> {
+    const result = await this.client.exec({
+      query: `SELECT ingest_seq, leaf FROM ${this.database}.event_leaves
+              WHERE collector_id = {c:String} AND ingest_seq > {a:UInt64} AND ingest_seq <= {b:UInt64}
+              ORDER BY ingest_seq, leaf FORMAT RowBinary`,
+      query_params: { c: collector, a: after, b: through },
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of result.stream) chunks.push(chunk as Buffer);
+    const data = Buffer.concat(chunks);
+    const seqs: number[] = [];
+    const hashes: Buffer[] = [];
+    for (let at = 0; at + LEAF_ROW_BYTES <= data.length; at += LEAF_ROW_BYTES) {
+      const seq = data.readUInt32LE(at) + data.readUInt32LE(at + 4) * 4_294_967_296;
+      const leaf = data.subarray(at + 8, at + LEAF_ROW_BYTES);
+      const last = seqs.length - 1;
+      if (last >= 0 && seqs[last] === seq) {
+        if (!hashes[last]!.equals(leaf)) this.report.chain_breaks.push({ collector_id: collector, at_seq: seq, problem: 'two different leaves for one row (a leaf was added)' });
+        continue;
+      }
+      seqs.push(seq);
+      hashes.push(leaf);
     }
-    return leaves;
+    return { seqs, hashes };
   }
 
   private async verifyChunk(chunk: Chunk): Promise<void> {
     const { collector, after, through } = chunk;
-    const leaves = await this.leaves(collector, after, through);
-    // Each checkpoint's leaves against its root.
+    const { seqs, hashes } = await this.leaves(collector, after, through);
+    // The engine compares the rows while this thread rebuilds the roots.
+    const comparing = this.compareRows(collector, after, through);
+    comparing.catch(() => undefined); // awaited below
+    // Each checkpoint's leaves against its root; leaves between checkpoints are covered by none.
+    const grace = (this.options.leafGraceDays ?? 400) * 86_400_000;
+    let uncovered = 0;
     let at = 0;
-    const covered = new Set<number>();
+    const skip = (below: number) => {
+      for (; at < seqs.length && seqs[at]! < below; at++) {
+        if (uncovered++ < MAX_IDS) this.report.chain_breaks.push({ collector_id: collector, at_seq: seqs[at]!, problem: 'a leaf no checkpoint covers (its checkpoint was deleted)' });
+      }
+    };
     for (const c of chunk.checkpoints) {
-      while (at < leaves.length && leaves[at]!.seq < c.from_seq) at++;
+      skip(c.from_seq);
       const start = at;
-      while (at < leaves.length && leaves[at]!.seq <= c.to_seq) covered.add(leaves[at++]!.seq);
-      const mine = leaves.slice(start, at);
-      const grace = (this.options.leafGraceDays ?? 400) * 86_400_000;
-      if (mine.length < c.count && Date.parse(c.created_at) + grace < this.now) continue; // its leaves may have expired
-      const root = merkleRoot(mine.map((l) => Buffer.from(l.leaf, 'hex'))).toString('hex');
-      if (mine.length !== c.count || root !== c.merkle_root) {
+      while (at < seqs.length && seqs[at]! <= c.to_seq) at++;
+      const mine = at - start;
+      if (mine < c.count && Date.parse(c.created_at) + grace < this.now) continue; // its leaves may have expired
+      const root = merkleRoot(hashes.slice(start, at)).toString('hex');
+      if (mine !== c.count || root !== c.merkle_root) {
         this.report.chain_breaks.push({
           collector_id: collector,
           at_seq: c.from_seq,
-          problem: `the leaves of checkpoint ${c.from_seq}..${c.to_seq} do not give its root (${mine.length} of ${c.count} leaves): leaves deleted, added or altered`,
+          problem: `the leaves of checkpoint ${c.from_seq}..${c.to_seq} do not give its root (${mine} of ${c.count} leaves): leaves deleted, added or altered`,
         });
       }
     }
-    for (const l of leaves) {
-      if (!covered.has(l.seq)) this.report.chain_breaks.push({ collector_id: collector, at_seq: l.seq, problem: 'a leaf no checkpoint covers (its checkpoint was deleted)' });
-    }
-    await this.compareRows(collector, after, through, leaves);
+    skip(Number.POSITIVE_INFINITY);
+    await comparing;
+    await this.absentRows(collector, after, through);
   }
 
-  /** Every stored row of the range against its leaf, and every leaf against its row. */
-  private async compareRows(collector: string, after: number, through: number, leaves: Leaf[], pendingThrough = 0): Promise<void> {
+  private tenantFilter(alias: string): string {
+    return this.options.tenant !== undefined ? `AND ${alias}.tenant_id = {t:String}` : '';
+  }
+
+  private params(collector: string, after: number, through: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { c: collector, a: after, b: through, ...(this.options.tenant !== undefined ? { t: this.options.tenant } : {}), ...extra };
+  }
+
+  /**
+   * Every stored row of the range against its leaf, in the engine: it hashes each row
+   * (leafSql) and compares it with the row's leaf and its expiry with the leaf's, and sends
+   * back only counts and the ids of rows not intact (copies of a leaf, from a replayed
+   * load, are the same leaf: any one will do). Of several rows with one ingest_seq,
+   * one matching its leaf (or, if none does, the one with the leaf's event_id) is checked
+   * against it and the others are injected.
+   */
+  private async compareRows(collector: string, after: number, through: number, pendingThrough = 0): Promise<void> {
     const db = this.database;
-    const tenant = this.options.tenant;
-    const rows = await this.rows<[string, string, string, string, number]>(
-      `SELECT e.ingest_seq, e.event_id, e.tenant_id, hex(${leafSql('e', 'l.retention_days')}),
-              toDateTime(e.occurred_at) + toIntervalDay(e.retention_days) = l.expires_at
-       FROM ${db}.events AS e
-       ANY LEFT JOIN (SELECT ingest_seq, retention_days, expires_at FROM ${db}.event_leaves
-                      WHERE collector_id = {c:String} AND ingest_seq > {a:UInt64} AND ingest_seq <= {b:UInt64}) AS l
-         ON e.ingest_seq = l.ingest_seq
-       WHERE e.collector_id = {c:String} AND e.ingest_seq > {a:UInt64} AND e.ingest_seq <= {b:UInt64}
-         ${tenant !== undefined ? 'AND e.tenant_id = {t:String}' : ''}`,
-      { c: collector, a: after, b: through, ...(tenant !== undefined ? { t: tenant } : {}) },
+    const range = 'collector_id = {c:String} AND ingest_seq > {a:UInt64} AND ingest_seq <= {b:UInt64}';
+    // Ranking rows that share an ingest_seq costs the engine a sort; an untouched store has none.
+    const shared = await this.rows<[string]>(
+      `SELECT ingest_seq FROM ${db}.events AS e WHERE ${range} ${this.tenantFilter('e')} GROUP BY ingest_seq HAVING count() > 1 LIMIT 1`,
+      this.params(collector, after, through),
     );
-    const bySeq = new Map<number, Leaf>();
-    for (const l of leaves) bySeq.set(l.seq, l);
-    const seen = new Set<number>();
-    for (const [seqText, eventId, , hash, retentionOk] of rows) {
-      const seq = Number(seqText);
-      this.report.rows_checked += 1;
-      const leaf = bySeq.get(seq);
-      if (!leaf || seen.has(seq)) {
-        if (seq <= pendingThrough) this.report.rows_pending += 1;
-        else this.injected(eventId);
-        continue;
-      }
-      seen.add(seq);
-      if (hash.toLowerCase() === leaf.leaf && Number(retentionOk) === 1) this.report.rows_intact += 1;
-      else this.altered(eventId);
+    const rank = shared.length > 0 ? 'row_number() OVER (PARTITION BY seq ORDER BY ok DESC, same_id DESC)' : '1';
+    const rows = await this.rows<[string, string, string[]]>(
+      `SELECT status, toString(count()), groupArray(${MAX_IDS})(event_id)
+       FROM (
+         SELECT event_id, multiIf((NOT found) OR rank > 1, if(seq <= {p:UInt64}, 'pending', 'injected'), ok, 'intact', 'altered') AS status
+         FROM (
+           SELECT seq, event_id, found, ok, ${rank} AS rank
+           FROM (
+             SELECT e.ingest_seq AS seq, e.event_id AS event_id, l.found AS found, (e.event_id = l.leaf_event_id) AS same_id,
+                    (l.found AND ${leafSql('e', 'l.leaf_retention')} = l.first_leaf
+                      AND toDateTime(e.occurred_at) + toIntervalDay(e.retention_days) = l.leaf_expires) AS ok
+             FROM ${db}.events AS e
+             ANY LEFT JOIN (SELECT ingest_seq, event_id AS leaf_event_id, retention_days AS leaf_retention,
+                                   expires_at AS leaf_expires, leaf AS first_leaf, toUInt8(1) AS found
+                            FROM ${db}.event_leaves
+                            WHERE collector_id = {c:String} AND ingest_seq > {a:UInt64} AND ingest_seq <= {b:UInt64}) AS l
+               ON e.ingest_seq = l.ingest_seq
+             WHERE e.collector_id = {c:String} AND e.ingest_seq > {a:UInt64} AND e.ingest_seq <= {b:UInt64} ${this.tenantFilter('e')}
+           )
+         )
+       )
+       GROUP BY status`,
+      this.params(collector, after, through, { p: pendingThrough }),
+    );
+    this.countRows(rows);
+  }
+
+  private countRows(rows: ReadonlyArray<[string, string, string[]]>): void {
+    for (const [status, countText, ids] of rows) {
+      const count = Number(countText);
+      this.report.rows_checked += count;
+      if (status === 'intact') this.report.rows_intact += count;
+      else if (status === 'pending') this.report.rows_pending += count;
+      else if (status === 'altered') this.listed('altered', count, ids);
+      else this.listed('injected', count, ids);
     }
-    const absent = leaves.filter((l) => !seen.has(l.seq) && (tenant === undefined || l.tenant === tenant));
-    if (absent.length === 0) return;
-    const live = absent.filter((l) => l.expiresAt > this.now);
-    this.report.rows_expired += absent.length - live.length;
+  }
+
+  /**
+   * Leaves of the range with no stored row: expired once their expires_at has passed
+   * (counted in the engine), else collapsed when a row with the same tenant and event_id is
+   * stored, else missing.
+   */
+  private async absentRows(collector: string, after: number, through: number): Promise<void> {
+    const db = this.database;
+    const range = 'collector_id = {c:String} AND ingest_seq > {a:UInt64} AND ingest_seq <= {b:UInt64}';
+    const [row] = await this.rows<[string, Array<[string, string, string]>]>(
+      `SELECT toString(uniqExactIf(ingest_seq, expires <= {now:UInt32})), groupArrayIf((ingest_seq, tenant_id, event_id), expires > {now:UInt32})
+       FROM (SELECT ingest_seq, event_id, tenant_id, toUnixTimestamp(expires_at) AS expires
+             FROM ${db}.event_leaves AS l WHERE ${range} ${this.tenantFilter('l')}) AS l
+       LEFT ANTI JOIN (SELECT DISTINCT ingest_seq FROM ${db}.events AS e WHERE ${range} ${this.tenantFilter('e')}) AS e
+         ON l.ingest_seq = e.ingest_seq`,
+      this.params(collector, after, through, { now: Math.floor(this.now / 1000) }),
+    );
+    if (!row) return;
+    this.report.rows_expired += Number(row[0]);
+    // A leaf written twice (a replayed load) counts once.
+    const live = [...new Map(row[1].map(([seq, tenant, id]) => [seq, [tenant, id] as const])).values()];
     if (live.length === 0) return;
     const present = await this.rows<[string, string]>(
       `SELECT DISTINCT tenant_id, event_id FROM ${db}.events WHERE event_id IN {ids:Array(String)}`,
-      { ids: [...new Set(live.map((l) => l.eventId))] },
+      { ids: [...new Set(live.map(([, id]) => id))] },
     );
     const stored = new Set(present.map(([t, id]) => `${t}\u0000${id}`));
-    for (const l of live) {
-      if (stored.has(`${l.tenant}\u0000${l.eventId}`)) this.report.rows_collapsed += 1;
-      else this.missing(l.eventId);
+    for (const [tenant, id] of live) {
+      if (stored.has(`${tenant}\u0000${id}`)) this.report.rows_collapsed += 1;
+      else this.listed('missing', 1, [id]);
     }
   }
 
@@ -262,22 +334,30 @@ export class Verifier {
     if (last && !this.inWindow(last) && this.options.toMs !== undefined && Date.parse(last.created_at) >= this.options.toMs) return;
     const after = last?.to_seq ?? 0;
     const pending = this.options.pending?.collectorId === collector ? this.options.pending.throughSeq : after;
-    const leaves = await this.leaves(collector, after, Number.MAX_SAFE_INTEGER);
-    const orphan = leaves.filter((l) => l.seq > pending);
-    if (orphan.length > 0) {
-      this.report.chain_breaks.push({ collector_id: collector, at_seq: orphan[0]!.seq, problem: `${orphan.length} leaves after the last checkpoint (checkpoints deleted at the end)` });
+    const [orphans] = await this.rows<[string, string]>(
+      `SELECT toString(uniqExact(ingest_seq)), toString(min(ingest_seq)) FROM ${this.database}.event_leaves
+       WHERE collector_id = {c:String} AND ingest_seq > {a:UInt64}`,
+      { c: collector, a: Math.max(after, pending) },
+    );
+    if (orphans && Number(orphans[0]) > 0) {
+      this.report.chain_breaks.push({ collector_id: collector, at_seq: Number(orphans[1]), problem: `${orphans[0]} leaves after the last checkpoint (checkpoints deleted at the end)` });
     }
-    await this.compareRows(collector, after, Number.MAX_SAFE_INTEGER, [], pending);
+    // No checkpoint covers these rows: none is intact, whatever leaves they have.
+    const rows = await this.rows<[string, string, string[]]>(
+      `SELECT if(ingest_seq <= {p:UInt64}, 'pending', 'injected') AS status, toString(count()), groupArray(${MAX_IDS})(event_id)
+       FROM ${this.database}.events AS e
+       WHERE collector_id = {c:String} AND ingest_seq > {a:UInt64} ${this.tenantFilter('e')}
+       GROUP BY status`,
+      this.params(collector, after, Number.MAX_SAFE_INTEGER, { p: pending }),
+    );
+    this.countRows(rows);
   }
 
-  private injected(id: string): void {
-    if (this.counts.injected++ < MAX_IDS) this.report.rows_injected.push(id);
-  }
-  private altered(id: string): void {
-    if (this.counts.altered++ < MAX_IDS) this.report.rows_altered.push(id);
-  }
-  private missing(id: string): void {
-    if (this.counts.missing++ < MAX_IDS) this.report.rows_missing.push(id);
+  /** Counts `count` problems of a kind, listing ids up to MAX_IDS of each. */
+  private listed(kind: 'altered' | 'missing' | 'injected', count: number, ids: ReadonlyArray<string>): void {
+    const list = kind === 'altered' ? this.report.rows_altered : kind === 'missing' ? this.report.rows_missing : this.report.rows_injected;
+    for (const id of ids) if (list.length < MAX_IDS) list.push(id);
+    this.counts[kind] += count;
   }
 }
 

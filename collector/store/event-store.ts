@@ -98,7 +98,7 @@ export class EventStore {
           insertTimeoutMs: config.insertTimeoutMs,
           log: options.log,
           metrics: options.metrics,
-          seal: sealer && ((batch) => sealer.seal(batch)),
+          seal: sealer && ((batch) => sealer.prepare(batch)),
         },
         options.ingestLog.directory,
       );
@@ -263,6 +263,7 @@ export class EventStore {
       });
     }
     await this.loader.stop();
+    await this.sealer?.close();
     await this.trimming;
     try {
       await IngestSequence.record(this.readClient, this.config.database, this.options.collectorId, this.log.durableSeq);

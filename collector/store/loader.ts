@@ -34,11 +34,12 @@ export interface LoaderOptions {
   log: Logger;
   metrics?: Metrics;
   /**
-   * Runs after each insert and before the position is saved (integrity: leaves and a
-   * checkpoint). Gets every frame's blocks, rows found already stored included, and the
-   * ingest_seq of rows left out as copies; a rejection fails the load, which is retried.
+   * Integrity: called before each insert with every frame's blocks, rows found already
+   * stored included, and the ingest_seq of rows left out as copies (hashing may start
+   * beside the insert); the function it returns runs after the insert and before the
+   * position is saved (leaves and a checkpoint). A rejection fails the load, which is retried.
    */
-  seal?: (batch: { blocks: Buffer[]; dropped: ReadonlySet<number> }) => Promise<unknown>;
+  seal?: (batch: { blocks: Buffer[]; dropped: ReadonlySet<number> }) => () => Promise<unknown>;
 }
 
 export interface LoaderStatus {
@@ -241,8 +242,9 @@ export class Loader {
     }
     const frameBlocks = checks.flatMap((c) => c.blocks);
     checks = [];
+    const sealed = this.options.seal?.({ blocks: frameBlocks, dropped });
     if (blocks.length > 0) await insertBlocks(this.options.client, this.options.database, blocks, this.options.insertTimeoutMs);
-    await this.options.seal?.({ blocks: frameBlocks, dropped });
+    await sealed?.();
     this.loaded = lastSeq;
     for (const frame of frames) this.appendedAt.delete(frame.lastSeq);
     await this.savePosition();
