@@ -86,7 +86,8 @@ export class EventStore {
       // The log numbers rows; the store's highest number covers a log that was lost or is new.
       const storedThrough = await IngestSequence.highestUsed(readClient, config.database, options.collectorId);
       const sealer = await openSealer(ingestClient, config, options.collectorId, options.log);
-      ingestLog = await IngestLog.open({ ...options.ingestLog, directory: options.ingestLog.directory, segmentBytes: options.ingestLog.segmentBytes, maxBytes: options.ingestLog.maxBytes, log: options.log }, storedThrough);
+      const { directory, segmentBytes, maxBytes } = options.ingestLog;
+      ingestLog = await IngestLog.open({ directory, segmentBytes, maxBytes, log: options.log }, storedThrough);
       const loader = await Loader.open(
         ingestLog,
         {
