@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Sidecar } from '../collector/sidecar.js';
-import { startTestSidecar, tempDir } from './support/sidecar.js';
+import { startTestSidecar, tempDir, ingestCanonical } from './support/sidecar.js';
 
 const READER = 'reader-token-00000000000000';
 const ACME = 'acme-reader-token-000000000';
@@ -28,12 +28,7 @@ afterAll(async () => {
 });
 
 async function ingest(records: Array<Record<string, unknown>>) {
-  const response = await fetch(`${sidecar.ingestUrl}/v1/audit/canonical`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST}` },
-    body: JSON.stringify(records),
-  });
-  expect(response.status).toBe(200);
+  await ingestCanonical(sidecar, INGEST, records);
 }
 
 /** Opens a socket and collects its messages; `auth` is sent as the first message unless a subprotocol carries the token. */

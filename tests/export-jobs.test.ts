@@ -6,7 +6,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../collector/sidecar.js';
-import { startTestSidecar, tempDir, type TestConfigOptions } from './support/sidecar.js';
+import { startTestSidecar, tempDir, type TestConfigOptions, ingestCanonical } from './support/sidecar.js';
 
 const READER = 'reader-token-00000000000000';
 const ACME = 'acme-reader-token-000000000';
@@ -45,12 +45,7 @@ async function finished(id: string, token = READER, timeoutMs = 30_000): Promise
 }
 
 async function ingest(records: Array<Record<string, unknown>>) {
-  const response = await fetch(`${sidecar.ingestUrl}/v1/audit/canonical`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST}` },
-    body: JSON.stringify(records),
-  });
-  expect(response.status).toBe(200);
+  await ingestCanonical(sidecar, INGEST, records);
 }
 
 beforeAll(async () => {

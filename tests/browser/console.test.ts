@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../../collector/sidecar.js';
 import { CHROMIUM_ARGS, CHROMIUM_HINT, chromiumPath, hasChromium } from '../support/chromium.js';
-import { startTestSidecar, tempDir } from '../support/sidecar.js';
+import { startTestSidecar, tempDir, ingestCanonical } from '../support/sidecar.js';
 
 const ADMIN = 'console-admin-token-0000000';
 const READER = 'console-reader-token-000000';
@@ -50,12 +50,7 @@ const seed = Array.from({ length: 48 }, (_, i) => ({
 }));
 
 async function ingest(records: Array<Record<string, unknown>>) {
-  const response = await fetch(`${sidecar.ingestUrl}/v1/audit/canonical`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST}` },
-    body: JSON.stringify(records),
-  });
-  expect(response.status).toBe(200);
+  await ingestCanonical(sidecar, INGEST, records);
 }
 
 async function apiGet<T>(path: string, token = ADMIN): Promise<T> {

@@ -4,6 +4,7 @@
  * temporary directory.
  */
 import { mkdtempSync } from 'node:fs';
+import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig, type SidecarConfig } from '../../collector/config/load.js';
@@ -85,4 +86,14 @@ export async function queryRows<T = Record<string, unknown>>(
 export async function countRows(sidecar: Sidecar, where = '1'): Promise<number> {
   const [row] = await queryRows<{ n: string }>(sidecar, `SELECT count() AS n FROM audit.events WHERE ${where}`);
   return Number(row?.n ?? 0);
+}
+
+/** POSTs canonical JSON audit events to the sidecar's ingest listener and expects them taken. */
+export async function ingestCanonical(sidecar: Sidecar, token: string, records: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+  const response = await fetch(`${sidecar.ingestUrl}/v1/audit/canonical`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(records),
+  });
+  expect(response.status).toBe(200);
 }
