@@ -1,7 +1,7 @@
 import type { Reporter, TestModule } from 'vitest/node';
 import { CHROMIUM_HINT, hasChromium } from './chromium.js';
 
-/** Prints the closing line CI reads: "N passed, N failed[, N skipped]". */
+/** Prints the closing line CI reads, exactly "N passed, N failed" (skipped tests are counted on the line before). */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
     let passed = 0;
@@ -18,6 +18,7 @@ export default class SummaryReporter implements Reporter {
       }
     }
     if (!hasChromium && modules.some((m) => m.moduleId.includes('/tests/browser/'))) process.stdout.write(`\n${CHROMIUM_HINT}\n`);
-    process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+    if (skipped > 0) process.stdout.write(`\n${skipped} skipped`);
+    process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
   }
 }
