@@ -48,7 +48,6 @@ export interface FrameLayout {
   checkCount: number;
 }
 
-export const blocksStart = (_: FrameLayout) => FRAME_HEADER_BYTES;
 export const receivedStart = (f: FrameLayout) => FRAME_HEADER_BYTES + f.blocksLength;
 export const lengthsStart = (f: FrameLayout) => receivedStart(f) + f.receivedLength;
 export const checksStart = (f: FrameLayout) => lengthsStart(f) + (f.receivedLength > 0 ? f.rows * 4 : 0);

@@ -36,6 +36,8 @@ export class LogFullError extends Error {
 
 interface Pending {
   content: FrameContent;
+  /** What the append counted against max_size while queued. */
+  bytes: number;
   resolve: (ref: FrameRef) => void;
   reject: (error: unknown) => void;
 }
@@ -204,7 +206,7 @@ export class IngestLog {
   append(content: FrameContent, approxBytes: number): Promise<FrameRef> {
     if (this.closed) return Promise.reject(new LogWriteError('the ingest log is closed'));
     return new Promise<FrameRef>((resolve, reject) => {
-      this.queue.push({ content, resolve, reject });
+      this.queue.push({ content, bytes: approxBytes, resolve, reject });
       this.queuedBytes += approxBytes;
       this.writing ??= this.writeQueued();
     });
@@ -220,8 +222,8 @@ export class IngestLog {
       }
       const group = this.queue.splice(0, count);
       await this.writeGroup(group);
+      for (const p of group) this.queuedBytes -= p.bytes; // written, or refused: no longer waiting
     }
-    this.queuedBytes = 0;
     this.writing = undefined;
   }
 
@@ -255,7 +257,6 @@ export class IngestLog {
       this.unloadedBytes += layout.blocksLength;
     }
     this.lastSeq = Math.max(this.lastSeq, ref.lastSeq);
-    this.queuedBytes = Math.max(0, this.queuedBytes - layout.length);
     for (const listener of this.appendListeners) listener(ref);
     for (const p of group) p.resolve(ref);
   }
@@ -308,14 +309,6 @@ export class IngestLog {
       for (const listener of this.trimListeners) listener(deleted);
     }
     return deleted;
-  }
-
-  /** The ids of segments other than the one being written, oldest first, with their newest frame. */
-  closedSegments(): Array<{ id: number; lastSeq: number; bytes: number }> {
-    return [...this.segmentSizes.entries()]
-      .filter(([id]) => id !== this.active?.id)
-      .sort((a, b) => a[0] - b[0])
-      .map(([id, bytes]) => ({ id, lastSeq: this.lastFrameOf(id)?.lastSeq ?? 0, bytes }));
   }
 
   private lastFrameOf(segment: number): FrameRef | undefined {

@@ -242,11 +242,9 @@ export class EventStore {
    */
   private async trim(force: boolean): Promise<void> {
     const loaded = this.loader.loadedSeq;
-    const held = Math.min(loaded, ...this.logHolders.map((h) => h()));
-    let through = held;
-    if (!force && this.log.sizeBytes > this.log.maxBytes * 0.9) through = loaded;
-    if (force) through = loaded;
-    await this.log.trim(through);
+    // Near max_size (or full) only the loader holds the log back.
+    const onlyLoader = force || this.log.sizeBytes > this.log.maxBytes * 0.9;
+    await this.log.trim(onlyLoader ? loaded : Math.min(loaded, ...this.logHolders.map((h) => h())));
   }
 
   /**

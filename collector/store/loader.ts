@@ -75,6 +75,8 @@ export class Loader {
     private readonly ingestLog: IngestLog,
     private readonly options: LoaderOptions,
     savedPosition: number,
+    /** Where the position is saved after each insert. */
+    private readonly positionFile: string,
   ) {
     this.loaded = savedPosition;
     this.uncertainThrough = ingestLog.durableSeq;
@@ -95,12 +97,8 @@ export class Loader {
     }
     const first = ingestLog.first;
     const floor = first ? first.afterSeq : ingestLog.durableSeq;
-    const loader = new Loader(ingestLog, options, Math.max(saved, floor));
-    loader.positionFile = join(directory, POSITION_FILE);
-    return loader;
+    return new Loader(ingestLog, options, Math.max(saved, floor), join(directory, POSITION_FILE));
   }
-
-  private positionFile = '';
 
   /** Every row with ingest_seq up to this is in ClickHouse. */
   get loadedSeq(): number {

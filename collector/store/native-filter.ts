@@ -3,7 +3,7 @@
  * after a crash, a retry of an insert whose answer was lost) and copies of events the
  * sort key cannot collapse. Rare, so it decodes the block and writes it again.
  */
-import { indexNativeBlocks, readNativeColumn, type NativeBlockIndex, type NativeValue } from './native-reader.js';
+import { readNativeColumn, type NativeBlockIndex, type NativeValue } from './native-reader.js';
 import { NativeWriter } from './native-writer.js';
 
 function writeValues(w: NativeWriter, type: string, values: NativeValue[]): void {
@@ -38,10 +38,4 @@ export function filterNativeBlock(data: Buffer, index: NativeBlockIndex, keep: (
     writeValues(w, column.type, kept.map((i) => values[i]!));
   }
   return w.finish();
-}
-
-/** Each block of `data` on its own, with its index. */
-export function splitNativeBlocks(data: Buffer): Array<{ data: Buffer; index: NativeBlockIndex }> {
-  // Offsets are relative to `data`; each block keeps the whole buffer and its own index.
-  return indexNativeBlocks(data).map((index) => ({ data, index }));
 }
