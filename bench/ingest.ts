@@ -16,6 +16,8 @@
  *   BENCH_SECONDS (60)  BENCH_CONCURRENCY (64)  BENCH_LIGHT_SECONDS (10)  BENCH_LIGHT_CONCURRENCY (4)
  *   BENCH_CEILING_SECONDS (15)
  *   BENCH_EXPORT_SECONDS (15)  BENCH_LIVE_EXPORT_SECONDS (20)  BENCH_INTEGRITY_SECONDS (20)  BENCH_NODE_ARGS
+ *   BENCH_INTEGRITY (on) for the ack runs
+ *   BENCH_ONLY: `ingest` (the durable run and the ceiling) or `integrity` (the on/off phases), for quick iterations
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,7 +35,7 @@ import { projectRoot } from '../collector/paths.js';
 import { benchEvents, buildTemplate, stamp } from './workload.js';
 import { measureExport, measureLiveExport } from './export.js';
 import { measureQueries } from './queries.js';
-import { cpuSeconds, peakRssMiB } from './proc.js';
+import { cpuByThreadName, cpuSeconds, peakRssMiB } from './proc.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -46,7 +48,9 @@ const INTEGRITY_SECONDS = Number(process.env.BENCH_INTEGRITY_SECONDS ?? 20);
 /** Rows the read-side figures are measured on. */
 const QUERY_ROWS = Number(process.env.BENCH_QUERY_ROWS ?? 1_000_000);
 const RECORDS_PER_REQUEST = 100;
-const BATCH_ROWS = 5000;
+/** The ceiling's rows per insert: the loader's (send_batch_size in configYaml). */
+const BATCH_ROWS = 20_000;
+const ONLY = process.env.BENCH_ONLY;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -128,6 +132,8 @@ interface ModeResult {
   load: Awaited<ReturnType<typeof driveLoad>>;
   light: Awaited<ReturnType<typeof driveLoad>>;
   cpu: { all: number; main: number };
+  /** CPU seconds of the saturation phase by thread name. */
+  threads: Array<{ name: string; seconds: number }>;
   rss: number;
   loader: LoaderFigures;
   lightLoader: LoaderFigures;
@@ -139,7 +145,8 @@ async function runMode(workDir: string, ack: 'durable' | 'stored', port: number,
   const dataDir = join(workDir, `data-${ack}`);
   const configFile = join(workDir, `bench-${ack}.yaml`);
   const apiPort = await freePort();
-  writeFileSync(configFile, configYaml(dataDir, port, apiPort, ack, `http://127.0.0.1:${await freePort()}/v1/logs`));
+  // BENCH_INTEGRITY=off: without hashing and checkpoints, to see what they cost.
+  writeFileSync(configFile, configYaml(dataDir, port, apiPort, ack, `http://127.0.0.1:${await freePort()}/v1/logs`, process.env.BENCH_INTEGRITY !== 'off'));
   const url = `http://127.0.0.1:${port}`;
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   // BENCH_NODE_ARGS="--cpu-prof" profiles the sidecar under load.
@@ -151,8 +158,10 @@ async function runMode(workDir: string, ack: 'durable' | 'stored', port: number,
     await waitHealthy(url, child);
     process.stderr.write(`ack: ${ack}: ${SECONDS} s, ${CONCURRENCY} concurrent requests of ${RECORDS_PER_REQUEST} records\n`);
     const cpuBefore = { all: cpuSeconds(child.pid!), main: cpuSeconds(child.pid!, child.pid!) };
+    const threadsBefore = cpuByThreadName(child.pid!);
     const saturated = await watchLoader(apiUrl, driveLoad(url, CONCURRENCY, SECONDS, firstRequest));
     const cpu = { all: cpuSeconds(child.pid!) - cpuBefore.all, main: cpuSeconds(child.pid!, child.pid!) - cpuBefore.main };
+    const threads = [...cpuByThreadName(child.pid!)].map(([name, seconds]) => ({ name, seconds: seconds - (threadsBefore.get(name) ?? 0) }));
     process.stderr.write(`ack: ${ack}: light load, ${LIGHT_SECONDS} s, ${LIGHT_CONCURRENCY} concurrent requests\n`);
     const light = await watchLoader(apiUrl, driveLoad(url, LIGHT_CONCURRENCY, LIGHT_SECONDS, saturated.result.sent));
     const rss = peakRssMiB(child.pid!);
@@ -160,7 +169,7 @@ async function runMode(workDir: string, ack: 'durable' | 'stored', port: number,
     child.kill('SIGTERM');
     await exited;
     const stored = (await storedRows(dataDir)).rows;
-    return { ack, dataDir, load: saturated.result, light: light.result, cpu, rss, loader: saturated.loader, lightLoader: light.loader, stored };
+    return { ack, dataDir, load: saturated.result, light: light.result, cpu, threads, rss, loader: saturated.loader, lightLoader: light.loader, stored };
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
@@ -302,7 +311,8 @@ function runVerify(configFile: string): { rows: number; seconds: number; rate: n
 }
 
 /** The same rows, already normalized and serialized, inserted in batches straight into chDB. */
-async function measureCeiling(templates: ReturnType<typeof buildTemplate>[]): Promise<number> {
+async function measureCeiling(templates: ReturnType<typeof buildTemplate>[]): Promise<{ rate: number; cpuPerRow: number }> {
+  process.stderr.write(`ceiling: ${CEILING_SECONDS} s of ${BATCH_ROWS}-row inserts of the same rows into a fresh embedded store\n`);
   const dataDir = mkdtempSync(join(tmpdir(), 'audit-bench-ceiling-'));
   const config = embeddedConfig(dataDir);
   const events = benchEvents(templates);
@@ -316,17 +326,43 @@ async function measureCeiling(templates: ReturnType<typeof buildTemplate>[]): Pr
     let inserted = 0;
     let next = batch(0);
     const started = performance.now();
+    // The engine's CPU: every thread of this process but the main one (which encodes).
+    const engineCpu = () => cpuSeconds(process.pid) - cpuSeconds(process.pid, process.pid);
+    const cpuBefore = engineCpu();
     while (performance.now() - started < CEILING_SECONDS * 1000) {
       const insert = insertBlocks(client, 'audit', [next], 60_000);
       next = batch(inserted / BATCH_ROWS + 1);
       await insert;
       inserted += BATCH_ROWS;
     }
-    return inserted / ((performance.now() - started) / 1000);
+    return { rate: inserted / ((performance.now() - started) / 1000), cpuPerRow: (engineCpu() - cpuBefore) / inserted };
   } finally {
     await closeClients([client], config.store.endpoint);
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** On, off, off, on (half the time each): a machine whose load drifts favours neither. */
+async function integrityLine(workDir: string, port: number, firstRequest: number) {
+  const phases: Array<Awaited<ReturnType<typeof runIntegrityPhase>> & { integrity: boolean }> = [];
+  for (const integrity of [true, false, false, true]) {
+    const phase = await runIntegrityPhase(workDir, integrity, port, phases.at(-1)?.sent ?? firstRequest, INTEGRITY_SECONDS / 2);
+    phases.push({ ...phase, integrity });
+  }
+  const run = (on: boolean) => {
+    const mine = phases.filter((p) => p.integrity === on);
+    return { rate: mine.reduce((n, p) => n + p.acked, 0) / mine.reduce((n, p) => n + p.elapsed, 0), drainSeconds: Math.max(...mine.map((p) => p.drainSeconds)) };
+  };
+  const on = run(true);
+  const off = run(false);
+  const line = `  integrity cost         durable saturation (${CONCURRENCY}, ${INTEGRITY_SECONDS} s each, on/off/off/on) with integrity ${Math.round(on.rate)} records/s, without ${Math.round(off.rate)} records/s: ratio ${(on.rate / off.rate).toFixed(2)} (${(100 * (1 - on.rate / off.rate)).toFixed(1)} % cost); loader done at most ${on.drainSeconds.toFixed(1)} s / ${off.drainSeconds.toFixed(1)} s after the load`;
+  return { line, on, off };
+}
+
+function ceilingLine(ceiling: { rate: number; cpuPerRow: number }, durable: ModeResult, stored?: ModeResult): string {
+  const ratios = [`durable / ceiling ${(rateOf(durable.load) / ceiling.rate).toFixed(2)}`];
+  if (stored) ratios.push(`stored / ceiling ${(rateOf(stored.load) / ceiling.rate).toFixed(2)}`);
+  return `  ceiling (raw inserts)  ${Math.round(ceiling.rate)} rows/s of ${BATCH_ROWS}-row Native blocks, engine CPU ${(ceiling.cpuPerRow * 1e6).toFixed(1)} µs a row; ${ratios.join(', ')}`;
 }
 
 const rateOf = (r: { acked: number; elapsed: number }) => r.acked / r.elapsed;
@@ -338,6 +374,7 @@ function modeLines(m: ModeResult): string[] {
     `    saturation (${CONCURRENCY})      ${Math.round(rateOf(m.load))} records/s, ack p50 ${f(percentile(m.load.latencies, 50))} ms, p99 ${f(percentile(m.load.latencies, 99))} ms; responses ${[...m.load.statuses].map(([s, n]) => `${s}: ${n}`).join(', ')}`,
     `    light load (${LIGHT_CONCURRENCY})       ${Math.round(rateOf(m.light))} records/s, ack p50 ${f(percentile(m.light.latencies, 50))} ms, p99 ${f(percentile(m.light.latencies, 99))} ms`,
     `    CPU per record        ${f((m.cpu.all / m.load.acked) * 1e6)} µs (main thread ${f((m.cpu.main / m.load.acked) * 1e6)} µs, other threads ${f(((m.cpu.all - m.cpu.main) / m.load.acked) * 1e6)} µs); ${(m.cpu.all / m.load.elapsed).toFixed(2)} cores busy`,
+    `    CPU by thread name    ${m.threads.filter((t) => t.seconds / m.load.acked >= 0.5e-6).sort((a, b) => b.seconds - a.seconds).map((t) => `${t.name} ${f((t.seconds / m.load.acked) * 1e6)}`).join(', ')} (µs a record)`,
     `    peak RSS              ${m.rss.toFixed(0)} MiB`,
     `    loader, saturation    lag max ${m.loader.maxLag} records, ${m.loader.lagAtEnd} at the end, 0 after ${f(m.loader.drainSeconds)} s; ${Math.round(m.loader.rowsPerInsert)} rows per insert (${m.loader.inserts} inserts so far)`,
     `    loader, light load    lag max ${m.lightLoader.maxLag} records, 0 after ${f(m.lightLoader.drainSeconds)} s; ${Math.round(m.lightLoader.rowsPerInsert)} rows per insert over both phases`,
@@ -350,23 +387,20 @@ async function main(): Promise<void> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   try {
+    if (ONLY === 'integrity') {
+      process.stdout.write(`${(await integrityLine(workDir, port, 0)).line}\n`);
+      return;
+    }
     const durable = await runMode(workDir, 'durable', port, 0);
+    if (ONLY === 'ingest') {
+      const ceiling = await measureCeiling(durable.load.templates);
+      process.stdout.write(`${[...modeLines(durable), ceilingLine(ceiling, durable)].join('\n')}\n`);
+      return;
+    }
     process.stderr.write(`verify: audit-sidecar verify over the ${durable.stored} rows the durable run stored\n`);
     const verified = runVerify(join(workDir, 'bench-durable.yaml'));
     const stored = await runMode(workDir, 'stored', port, durable.load.sent + durable.light.sent);
-    // On, off, off, on (half the time each): a machine whose load drifts favours neither.
-    const phases: Array<Awaited<ReturnType<typeof runIntegrityPhase>> & { integrity: boolean }> = [];
-    for (const integrity of [true, false, false, true]) {
-      const phase = await runIntegrityPhase(workDir, integrity, port, phases.at(-1)?.sent ?? stored.load.sent + stored.light.sent, INTEGRITY_SECONDS / 2);
-      phases.push({ ...phase, integrity });
-    }
-    const integrityRun = (on: boolean) => {
-      const mine = phases.filter((p) => p.integrity === on);
-      return { rate: mine.reduce((n, p) => n + p.acked, 0) / mine.reduce((n, p) => n + p.elapsed, 0), drainSeconds: Math.max(...mine.map((p) => p.drainSeconds)) };
-    };
-    const withIntegrity = integrityRun(true);
-    const withoutIntegrity = integrityRun(false);
-    process.stderr.write(`ceiling: ${CEILING_SECONDS} s of ${BATCH_ROWS}-row inserts of the same rows into a fresh embedded store\n`);
+    const integrity = await integrityLine(workDir, port, stored.load.sent + stored.light.sent);
     const ceiling = await measureCeiling(durable.load.templates);
     // The durable run's data: its ingest log still holds every record (the held destination never took any).
     const dataDir = durable.dataDir;
@@ -391,9 +425,9 @@ async function main(): Promise<void> {
       ...modeLines(durable),
       ...modeLines(stored),
       `  durable / stored       saturation ${ratio(rateOf(durable.load), rateOf(stored.load))}x, light load ${ratio(rateOf(durable.light), rateOf(stored.light))}x records/s`,
-      `  integrity cost         durable saturation (${CONCURRENCY}, ${INTEGRITY_SECONDS} s each, on/off/off/on) with integrity ${Math.round(withIntegrity.rate)} records/s, without ${Math.round(withoutIntegrity.rate)} records/s: ratio ${ratio(withIntegrity.rate, withoutIntegrity.rate)} (${(100 * (1 - withIntegrity.rate / withoutIntegrity.rate)).toFixed(1)} % cost); loader done at most ${withIntegrity.drainSeconds.toFixed(1)} s / ${withoutIntegrity.drainSeconds.toFixed(1)} s after the load`,
+      integrity.line,
       `  verify                 ${verified.rows} rows in ${verified.seconds.toFixed(2)} s = ${Math.round(verified.rate)} rows/s (${verified.ok ? 'clean' : 'PROBLEMS FOUND'})`,
-      `  ceiling (raw inserts)  ${Math.round(ceiling)} rows/s of ${BATCH_ROWS}-row Native blocks; durable / ceiling ${ratio(rateOf(durable.load), ceiling)}, stored / ceiling ${ratio(rateOf(stored.load), ceiling)}`,
+      ceilingLine(ceiling, durable, stored),
       `  export backlog, batch 1000: from the ingest log ${Math.round(exportRate(fromLog))} records/s, from ClickHouse ${Math.round(exportRate(fromStore))} records/s (${ratio(exportRate(fromLog), exportRate(fromStore))}x), ${backlog} records`,
       `  export backlog, batch 100:  from the ingest log ${Math.round(exportRate(fromLog100))} records/s`,
       ...queries.map((q) => `  ${q.name.padEnd(44)} p50 ${q.p50.toFixed(1)} ms, p99 ${q.p99.toFixed(1)} ms (${q.count} queries, ${Math.max(backlog, QUERY_ROWS)} rows)`),

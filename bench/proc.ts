@@ -1,5 +1,5 @@
 /** What /proc says about the sidecar under test (Linux). */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -13,4 +13,18 @@ export function cpuSeconds(pid: number, tid?: number): number {
   // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks; 100 a second on Linux
+}
+
+/** CPU seconds so far of each thread name of the process (threads of one name summed). */
+export function cpuByThreadName(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      byName.set(name, (byName.get(name) ?? 0) + cpuSeconds(pid, Number(tid)));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return byName;
 }
